@@ -1,0 +1,1 @@
+"""gatednp: LSTM and GRU in NumPy with hand-written BPTT."""

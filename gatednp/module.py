@@ -1,0 +1,130 @@
+"""Parameter and Module: the bookkeeping every layer shares, named and shaped like torch.nn.
+
+A `Parameter` holds `data` and its accumulated `grad` (same shape and dtype). A `Module` finds its
+parameters and submodules from its attributes, in the order they were assigned, and names them the
+way torch does (`weight_ih_l0`, `fc.bias`), so a `state_dict` moves between the two by name.
+
+Layers always read `param.data` / `param.grad` at call time and update them in place, so an
+optimizer may rebind both to views of one flat buffer without the layer noticing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+import numpy as np
+
+__all__ = ["Parameter", "Module", "init_uniform", "as_rng"]
+
+
+class Parameter:
+    """A trainable array and the gradient accumulated into it by `backward`."""
+
+    __slots__ = ("data", "grad")
+
+    def __init__(self, data: np.ndarray) -> None:
+        self.data = data
+        self.grad = np.zeros_like(data)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
+    """An `np.random.Generator` from a generator, an int seed or None (fresh entropy)."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be an np.random.Generator, an int seed or None, got {type(rng).__name__}")
+
+
+def init_uniform(rng: np.random.Generator, shape: tuple[int, ...], bound: float, dtype) -> Parameter:
+    """torch's recurrent and linear init: every entry drawn from U(-bound, bound)."""
+    return Parameter(rng.uniform(-bound, bound, size=shape).astype(dtype))
+
+
+class Module:
+    """Base class: parameter discovery, state_dict, train/eval, `__call__ = forward`."""
+
+    training: bool = True
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):  # pragma: no cover - every layer overrides it
+        raise NotImplementedError
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """Yield `(name, parameter)` in assignment order, with torch's dotted names."""
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+            elif isinstance(value, Module):
+                yield from value.named_parameters(prefix + name + ".")
+
+    def parameters(self) -> list[Parameter]:
+        return [p for _, p in self.named_parameters()]
+
+    def modules(self) -> Iterator[Module]:
+        yield self
+        for value in vars(self).values():
+            if isinstance(value, Module):
+                yield from value.modules()
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad[...] = 0
+
+    def train(self, mode: bool = True) -> Module:
+        for m in self.modules():
+            m.training = mode
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter, keyed by torch's names."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state_dict: Mapping[str, np.ndarray], strict: bool = True) -> None:
+        """Copy arrays into the parameters of the same name (cast to the module's dtype).
+
+        Values may be NumPy arrays or anything `np.asarray` accepts (torch tensors included).
+        With `strict`, missing and unexpected keys are an error listing every one of them; a
+        mis-shaped value is always an error. Nothing is written unless every key checks out.
+        """
+        params = dict(self.named_parameters())
+        missing = [k for k in params if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in params]
+        problems = []
+        if strict and missing:
+            problems.append(f"missing keys: {missing}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys: {unexpected}")
+        arrays = {}
+        for name, p in params.items():
+            if name not in state_dict:
+                continue
+            value = np.asarray(state_dict[name])
+            if value.shape != p.data.shape:
+                problems.append(f"{name}: expected shape {p.data.shape}, got {value.shape}")
+            elif not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
+                problems.append(f"{name}: expected a real numeric array, got dtype {value.dtype}")
+            else:
+                arrays[name] = value
+        if problems:
+            raise ValueError(
+                f"Error(s) in loading state_dict for {type(self).__name__}: " + "; ".join(problems)
+            )
+        for name, value in arrays.items():
+            params[name].data[...] = value
