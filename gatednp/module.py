@@ -11,10 +11,11 @@ optimizer may rebind both to views of one flat buffer without the layer noticing
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Parameter", "Module", "init_uniform", "as_rng"]
+__all__ = ["Parameter", "Module", "Weights", "init_uniform", "as_rng"]
 
 
 class Parameter:
@@ -44,10 +45,14 @@ def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
         return rng
     if rng is None or isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
         return np.random.default_rng(rng)
-    raise TypeError(f"rng must be an np.random.Generator, an int seed or None, got {type(rng).__name__}")
+    raise TypeError(
+        f"rng must be an np.random.Generator, an int seed or None, got {type(rng).__name__}"
+    )
 
 
-def init_uniform(rng: np.random.Generator, shape: tuple[int, ...], bound: float, dtype) -> Parameter:
+def init_uniform(
+    rng: np.random.Generator, shape: tuple[int, ...], bound: float, dtype
+) -> Parameter:
     """torch's recurrent and linear init: every entry drawn from U(-bound, bound)."""
     return Parameter(rng.uniform(-bound, bound, size=shape).astype(dtype))
 
@@ -118,7 +123,9 @@ class Module:
             value = np.asarray(state_dict[name])
             if value.shape != p.data.shape:
                 problems.append(f"{name}: expected shape {p.data.shape}, got {value.shape}")
-            elif not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
+            elif not (
+                np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)
+            ):
                 problems.append(f"{name}: expected a real numeric array, got dtype {value.dtype}")
             else:
                 arrays[name] = value
@@ -128,3 +135,16 @@ class Module:
             )
         for name, value in arrays.items():
             params[name].data[...] = value
+
+
+class Weights(NamedTuple):
+    """The parameters of one layer in one direction, as a cell's forward/backward takes them.
+
+    Biases are None when `bias=False`; `weight_hr` is None unless an LSTM has `proj_size > 0`.
+    """
+
+    weight_ih: Parameter
+    weight_hh: Parameter
+    bias_ih: Parameter | None = None
+    bias_hh: Parameter | None = None
+    weight_hr: Parameter | None = None

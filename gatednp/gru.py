@@ -1,0 +1,231 @@
+"""The GRU: its gate math, forward and backward through time for one layer, and GRUCell.
+
+Shapes: T steps, B batch, I input features, H hidden units. Parameters use torch's fused
+layout, gate order r, z, n:
+    weight_ih (3H, I) = [W_ir|W_iz|W_in]    bias_ih (3H,) = [b_ir|b_iz|b_in]
+    weight_hh (3H, H) = [W_hr|W_hz|W_hn]    bias_hh (3H,) = [b_hr|b_hz|b_hn]
+
+Forward, for each step t (torch's equations; the reset gate acts *after* W_hn, and b_hn sits
+inside the product, so the two biases of n are not interchangeable):
+    r_t = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)         reset gate
+    z_t = σ(W_iz x_t + b_iz + W_hz h_{t-1} + b_hz)         update gate
+    a_t = W_hn h_{t-1} + b_hn                              recurrent part of the candidate
+    n_t = tanh(W_in x_t + b_in + r_t ⊙ a_t)                candidate
+    h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}
+
+Backward, from the last step to the first; dh_t = dy_t + what step t+1 sends back:
+    dn_t = dh_t ⊙ (1 − z_t) ⊙ (1 − n_t²)                  (gradient of n's pre-activation)
+    dz_t = dh_t ⊙ (h_{t-1} − n_t) ⊙ z_t(1 − z_t)
+    dr_t = dn_t ⊙ a_t ⊙ r_t(1 − r_t)
+    da_t = dn_t ⊙ r_t
+    dh_{t-1}' = dh_t ⊙ z_t + W_hhᵀ [dr_t|dz_t|da_t]
+and once, over all steps:
+    dW_hh = Σ_t [dr|dz|da]_t h_{t-1}ᵀ     db_hh = Σ_t [dr|dz|da]_t
+    dW_ih = Σ_t [dr|dz|dn]_t x_tᵀ         db_ih = Σ_t [dr|dz|dn]_t     dx_t = W_ihᵀ [dr|dz|dn]_t
+
+In code the batch is the leading axis, so `W x` is written `x @ W.T`; the loop is arranged as
+in lstm.py (hoisted input GEMM, local derivatives before the backward loop, weight GEMMs after).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .activations import sigmoid_, tanh_
+from .module import Module, Parameter, Weights, as_rng, init_uniform
+
+__all__ = ["GRUCell", "forward", "backward"]
+
+GATES = 3
+
+
+@dataclass
+class GRUCache:
+    """What backward needs from forward: inputs, states, post-activation gates and a_t."""
+
+    w: Weights
+    x: np.ndarray  # (T, B, I)
+    h: np.ndarray  # (T+1, B, H): h_0 at the start of the direction, then each h_t
+    gates: np.ndarray  # (T, B, 3H): [r|z|n] after σ / tanh
+    a: np.ndarray  # (T, B, H): W_hn h_{t-1} + b_hn
+    reverse: bool
+    batch_sizes: np.ndarray | None
+
+
+def _split(a: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Named views of the gate axis: [r|z|n] -> r, z, n."""
+    H = a.shape[-1] // GATES
+    return tuple(a[..., k * H : (k + 1) * H] for k in range(GATES))
+
+
+def forward(
+    x: np.ndarray,
+    state: tuple[np.ndarray],
+    w: Weights,
+    *,
+    reverse: bool = False,
+    batch_sizes: np.ndarray | None = None,
+    keep_cache: bool = True,
+) -> tuple[np.ndarray, tuple[np.ndarray], GRUCache | None]:
+    """Run one layer in one direction over a whole sequence.
+
+    Args and returns as `lstm.forward`, with the state a 1-tuple `(h,)` of shape (B, H).
+    """
+    T, B, _ = x.shape
+    W_ih, W_hh = w.weight_ih.data, w.weight_hh.data
+    H = W_hh.shape[1]
+
+    # Input projections of all steps in one GEMM; b_hr and b_hz join them, b_hn cannot (it is
+    # multiplied by r_t) and is added to a_t in the loop
+    gates = np.empty((T, B, GATES * H), dtype=x.dtype)  # (T, B, 3H): [r|z|n]
+    np.matmul(x.reshape(T * B, -1), W_ih.T, out=gates.reshape(T * B, GATES * H))
+    b_hn = None
+    if w.bias_ih is not None:
+        gates += w.bias_ih.data
+        gates[..., : 2 * H] += w.bias_hh.data[: 2 * H]
+        b_hn = w.bias_hh.data[2 * H :]
+    r, z, n_ = _split(gates)
+
+    h = np.empty((T + 1, B, H), dtype=x.dtype)
+    a = np.empty((T, B, H), dtype=x.dtype)
+    hh = np.empty((B, GATES * H), dtype=x.dtype)  # scratch: h_{t-1} W_hhᵀ
+    ra = np.empty((B, H), dtype=x.dtype)  # scratch: r_t ⊙ a_t
+    h[T if reverse else 0] = state[0]
+
+    for t in range(T - 1, -1, -1) if reverse else range(T):
+        prev, cur = (t + 1, t) if reverse else (t, t + 1)
+        n = B if batch_sizes is None else batch_sizes[t]
+        np.matmul(h[prev, :n], W_hh.T, out=hh[:n])
+        # r_t, z_t = σ(hoisted input part + h_{t-1} W_hrᵀ, h_{t-1} W_hzᵀ)
+        gates[t, :n, : 2 * H] += hh[:n, : 2 * H]
+        sigmoid_(gates[t, :n, : 2 * H])
+        # a_t = W_hn h_{t-1} + b_hn;  n_t = tanh(W_in x_t + b_in + r_t ⊙ a_t)
+        if b_hn is None:
+            a[t, :n] = hh[:n, 2 * H :]
+        else:
+            np.add(hh[:n, 2 * H :], b_hn, out=a[t, :n])
+        np.multiply(r[t, :n], a[t, :n], out=ra[:n])
+        n_[t, :n] += ra[:n]
+        tanh_(n_[t, :n])
+        # h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}, computed as n_t + z_t ⊙ (h_{t-1} − n_t)
+        np.subtract(h[prev, :n], n_[t, :n], out=h[cur, :n])
+        h[cur, :n] *= z[t, :n]
+        h[cur, :n] += n_[t, :n]
+        if n < B:  # finished sequences carry their state; zero gates give them no gradient
+            h[cur, n:] = h[prev, n:]
+            gates[t, n:] = 0
+            a[t, n:] = 0
+
+    y = h[:-1] if reverse else h[1:]
+    cache = GRUCache(w, x, h, gates, a, reverse, batch_sizes) if keep_cache else None
+    return y, (h[0 if reverse else T],), cache
+
+
+def backward(
+    cache: GRUCache, dy: np.ndarray, dstate: tuple[np.ndarray]
+) -> tuple[np.ndarray, tuple[np.ndarray]]:
+    """BPTT through one layer and direction; accumulates into the parameters' `.grad`.
+
+    Args and returns as `lstm.backward`, with the state gradient a 1-tuple `(dh,)`.
+    """
+    w, x, h, gates, a = cache.w, cache.x, cache.h, cache.gates, cache.a
+    T, B, _ = x.shape
+    H = h.shape[-1]
+    W_hh = w.weight_hh.data
+    r, z, n_ = _split(gates)
+    h_prev = h[1:] if cache.reverse else h[:-1]  # (T, B, H): h_{t-1} of each step
+
+    # Local derivatives of every step at once; the loop multiplies them by dh_t or dn_t.
+    # dgates holds the recurrent side [dr|dz|da] until after the loop.
+    dgates = np.empty_like(gates)  # (T, B, 3H)
+    dr, dz, da = _split(dgates)
+    dn = np.empty_like(a)  # (T, B, H)
+    np.subtract(1, r, out=dr)
+    dr *= r
+    dr *= a  # a ⊙ r(1 − r)
+    np.subtract(1, z, out=dz)
+    dz *= z
+    dz *= h_prev - n_  # (h_{t-1} − n) ⊙ z(1 − z)
+    np.multiply(n_, n_, out=dn)
+    np.subtract(1, dn, out=dn)
+    dn *= 1 - z  # (1 − z) ⊙ (1 − n²)
+
+    dh_next = np.array(dstate[0], dtype=x.dtype)  # (B, H)
+    dh = np.empty((B, H), dtype=x.dtype)
+    dhz = np.empty((B, H), dtype=x.dtype)  # scratch: dh_t ⊙ z_t
+
+    for t in range(T) if cache.reverse else range(T - 1, -1, -1):
+        n = B if cache.batch_sizes is None else cache.batch_sizes[t]
+        np.add(dy[t, :n], dh_next[:n], out=dh[:n])  # dh_t = dy_t + dh_t'
+        dn[t, :n] *= dh[:n]  # dn_t = dh_t ⊙ (1 − z_t)(1 − n_t²)
+        dz[t, :n] *= dh[:n]  # dz_t = dh_t ⊙ (h_{t-1} − n_t) z_t(1 − z_t)
+        dr[t, :n] *= dn[t, :n]  # dr_t = dn_t ⊙ a_t r_t(1 − r_t)
+        np.multiply(dn[t, :n], r[t, :n], out=da[t, :n])  # da_t = dn_t ⊙ r_t
+        # dh_{t-1}' = dh_t ⊙ z_t + W_hhᵀ [dr|dz|da]_t
+        np.matmul(dgates[t, :n], W_hh, out=dh_next[:n])
+        np.multiply(dh[:n], z[t, :n], out=dhz[:n])
+        dh_next[:n] += dhz[:n]
+        if n < B:  # rows past their sequence's end: no gradient on either side
+            da[t, n:] = 0
+            dn[t, n:] = 0
+
+    # Recurrent side first, then swap da for dn to make the input side [dr|dz|dn]
+    dgates_2d = dgates.reshape(T * B, GATES * H)
+    w.weight_hh.grad += dgates_2d.T @ h_prev.reshape(T * B, H)
+    if w.bias_hh is not None:
+        w.bias_hh.grad += dgates_2d.sum(axis=0)
+    da[...] = dn
+    w.weight_ih.grad += dgates_2d.T @ x.reshape(T * B, -1)
+    if w.bias_ih is not None:
+        w.bias_ih.grad += dgates_2d.sum(axis=0)
+    dx = (dgates_2d @ w.weight_ih.data).reshape(x.shape)
+    return dx, (dh_next,)
+
+
+class GRUCell(Module):
+    """One GRU step, torch.nn.GRUCell's parameters and call; a loop over it is BPTT.
+
+    >>> import numpy as np, gatednp as gn
+    >>> cell = gn.GRUCell(3, 5, rng=0)
+    >>> h = cell(np.ones((2, 3)))
+    >>> dx, dh0 = cell.backward(np.ones((2, 5)))
+    >>> h.shape, dx.shape, dh0.shape
+    ((2, 5), (2, 3), (2, 5))
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        *,
+        dtype=np.float64,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        from .recurrent import check_sizes
+
+        check_sizes(input_size=input_size, hidden_size=hidden_size)
+        rng = as_rng(rng)
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        bound = 1.0 / np.sqrt(hidden_size)
+        G, H = GATES, hidden_size
+        self.weight_ih = init_uniform(rng, (G * H, input_size), bound, dtype)
+        self.weight_hh = init_uniform(rng, (G * H, H), bound, dtype)
+        self.bias_ih: Parameter | None = init_uniform(rng, (G * H,), bound, dtype) if bias else None
+        self.bias_hh: Parameter | None = init_uniform(rng, (G * H,), bound, dtype) if bias else None
+        self._caches: list = []
+
+    def forward(self, x: np.ndarray, h: np.ndarray | None = None) -> np.ndarray:
+        """x (B, I) or (I,), h (B, H) or (H,) -> h'."""
+        from .recurrent import cell_forward
+
+        return cell_forward(self, forward, x, None if h is None else (h,), ("h",))[0]
+
+    def backward(self, dh: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """dh' -> dx, dh, for the most recent call not yet walked back."""
+        from .recurrent import cell_backward
+
+        dx, (dh0,) = cell_backward(self, backward, (dh,))
+        return dx, dh0

@@ -1,0 +1,81 @@
+"""Linear: y = x Wᵀ + b over the last axis of any (..., in_features) input, as one GEMM.
+
+    y = x Wᵀ + b         dW = Σ dyᵀ x      db = Σ dy      dx = dy W
+with W (out_features, in_features), b (out_features,) and the sums over every leading axis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .module import Module, Parameter, as_rng, init_uniform
+from .recurrent import check_float_array, check_sizes
+
+__all__ = ["Linear"]
+
+
+class Linear(Module):
+    """torch.nn.Linear: weight (out, in), bias (out,), init U(-1/√in, 1/√in).
+
+    >>> import numpy as np, gatednp as gn
+    >>> fc = gn.Linear(4, 1, rng=0)
+    >>> fc(np.ones((5, 2, 4))).shape
+    (5, 2, 1)
+    >>> fc.backward(np.ones((5, 2, 1))).shape
+    (5, 2, 4)
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        dtype=np.float64,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        check_sizes(in_features=in_features, out_features=out_features)
+        rng = as_rng(rng)
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1.0 / np.sqrt(in_features)
+        self.weight = init_uniform(rng, (out_features, in_features), bound, dtype)
+        self.bias: Parameter | None = (
+            init_uniform(rng, (out_features,), bound, dtype) if bias else None
+        )
+        self._x: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return f"Linear(in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None})"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x (..., in_features) -> (..., out_features)."""
+        x = check_float_array(x, "input", self.weight.data.dtype)
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(
+                f"Linear expects input of shape (..., {self.in_features}), got {x.shape}"
+            )
+        x2 = x.reshape(-1, self.in_features)
+        y = x2 @ self.weight.data.T
+        if self.bias is not None:
+            y += self.bias.data
+        self._x = x if self.training else None
+        return y.reshape(*x.shape[:-1], self.out_features)
+
+    def backward(self, dy: np.ndarray) -> np.ndarray:
+        """dy (..., out_features) -> dx (..., in_features); accumulates dW and db."""
+        x = self._x
+        if x is None:
+            raise RuntimeError(
+                "Linear.backward() needs a forward pass in training mode first (once per forward)"
+            )
+        dy = check_float_array(dy, "dy", self.weight.data.dtype)
+        if dy.shape != (*x.shape[:-1], self.out_features):
+            raise ValueError(
+                f"Expected dy of shape {(*x.shape[:-1], self.out_features)}, got {dy.shape}"
+            )
+        self._x = None
+        dy2 = dy.reshape(-1, self.out_features)
+        self.weight.grad += dy2.T @ x.reshape(-1, self.in_features)
+        if self.bias is not None:
+            self.bias.grad += dy2.sum(axis=0)
+        return (dy2 @ self.weight.data).reshape(x.shape)

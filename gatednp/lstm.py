@@ -1,0 +1,288 @@
+"""The LSTM: its gate math, forward and backward through time for one layer, and LSTMCell.
+
+Shapes: T steps, B batch, I input features, H hidden units, P = proj_size (P = H without a
+projection). Parameters use torch's fused layout, gate order i, f, g, o:
+    weight_ih (4H, I) = [W_ii|W_if|W_ig|W_io]    bias_ih (4H,) = [b_ii|b_if|b_ig|b_io]
+    weight_hh (4H, P) = [W_hi|W_hf|W_hg|W_ho]    bias_hh (4H,) = [b_hi|b_hf|b_hg|b_ho]
+    weight_hr (P, H)                             (only with proj_size > 0)
+
+Forward, for each step t (torch's equations):
+    i_t = σ(W_ii x_t + b_ii + W_hi h_{t-1} + b_hi)       input gate
+    f_t = σ(W_if x_t + b_if + W_hf h_{t-1} + b_hf)       forget gate
+    g_t = tanh(W_ig x_t + b_ig + W_hg h_{t-1} + b_hg)    candidate cell
+    o_t = σ(W_io x_t + b_io + W_ho h_{t-1} + b_ho)       output gate
+    c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+    m_t = o_t ⊙ tanh(c_t)
+    h_t = m_t                      (h_t = W_hr m_t with a projection)
+
+Backward, from the last step to the first; dh_t = dy_t + what step t+1 sends back:
+    dm_t = dh_t                    (dm_t = W_hrᵀ dh_t with a projection)
+    do_t = dm_t ⊙ tanh(c_t) ⊙ o_t(1 − o_t)
+    dc_t = dc_t' + dm_t ⊙ o_t ⊙ (1 − tanh²(c_t))       dc_t' = what step t+1 sends back
+    di_t = dc_t ⊙ g_t ⊙ i_t(1 − i_t)
+    df_t = dc_t ⊙ c_{t-1} ⊙ f_t(1 − f_t)
+    dg_t = dc_t ⊙ i_t ⊙ (1 − g_t²)
+    dc_{t-1}' = dc_t ⊙ f_t
+    dh_{t-1}' = W_hhᵀ [di_t|df_t|dg_t|do_t]
+and once, over all steps, with dgates_t = [di_t|df_t|dg_t|do_t]:
+    dW_ih = Σ_t dgates_t x_tᵀ     dW_hh = Σ_t dgates_t h_{t-1}ᵀ     dW_hr = Σ_t dh_t m_tᵀ
+    db_ih = db_hh = Σ_t dgates_t   dx_t = W_ihᵀ dgates_t
+
+In code the batch is the leading axis, so `W x` is written `x @ W.T`. How the loop stays fast
+(DESIGN.md): the input projections of all steps are one GEMM before the loop, the factors of the
+backward equations that need only cached activations (σ' and tanh') are computed for all steps
+at once before the backward loop, and the weight gradients are one GEMM each after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .activations import sigmoid_, tanh_
+from .module import Module, Parameter, Weights, as_rng, init_uniform
+
+__all__ = ["LSTMCell", "forward", "backward"]
+
+GATES = 4
+
+
+@dataclass
+class LSTMCache:
+    """What backward needs from forward: inputs, states and post-activation gates."""
+
+    w: Weights
+    x: np.ndarray  # (T, B, I)
+    h: np.ndarray  # (T+1, B, P): h_0 at the start of the direction, then each h_t
+    c: np.ndarray  # (T+1, B, H): likewise
+    gates: np.ndarray  # (T, B, 4H): [i|f|g|o] after σ / tanh
+    tanh_c: np.ndarray  # (T, B, H)
+    m: np.ndarray | None  # (T, B, H): o ⊙ tanh(c), kept only with a projection
+    reverse: bool
+    batch_sizes: np.ndarray | None
+
+
+def _split(a: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Named views of the gate axis: [i|f|g|o] -> i, f, g, o."""
+    H = a.shape[-1] // GATES
+    return tuple(a[..., k * H : (k + 1) * H] for k in range(GATES))
+
+
+def forward(
+    x: np.ndarray,
+    state: tuple[np.ndarray, np.ndarray],
+    w: Weights,
+    *,
+    reverse: bool = False,
+    batch_sizes: np.ndarray | None = None,
+    keep_cache: bool = True,
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], LSTMCache | None]:
+    """Run one layer in one direction over a whole sequence.
+
+    Args:
+        x: (T, B, I) time-major input, C-contiguous.
+        state: (h_0, c_0), shapes (B, P) and (B, H).
+        w: the layer's parameters.
+        reverse: walk the steps from T-1 down to 0 (the reverse direction); the state before
+            step t is then the one after step t+1.
+        batch_sizes: (T,) non-increasing counts of sequences still running at each step, the
+            batch sorted by decreasing length (torch's PackedSequence); the other rows keep
+            their state. None means all B rows at every step.
+        keep_cache: keep what backward needs (training); False is the inference path.
+
+    Returns:
+        y (T, B, P) a view of the per-step outputs h_t; (h_n, c_n), each (B, ·); the cache.
+    """
+    T, B, _ = x.shape
+    W_ih, W_hh = w.weight_ih.data, w.weight_hh.data
+    H = W_hh.shape[0] // GATES
+    P = W_hh.shape[1]
+    W_hr = None if w.weight_hr is None else w.weight_hr.data
+
+    # Input projections of all steps in one GEMM: gates_t = x_t W_ihᵀ + b_ih + b_hh
+    gates = np.empty((T, B, GATES * H), dtype=x.dtype)  # (T, B, 4H): [i|f|g|o]
+    np.matmul(x.reshape(T * B, -1), W_ih.T, out=gates.reshape(T * B, GATES * H))
+    if w.bias_ih is not None:
+        gates += w.bias_ih.data
+        gates += w.bias_hh.data
+    i, f, g, o = _split(gates)
+
+    h = np.empty((T + 1, B, P), dtype=x.dtype)  # states, in the order of the time axis
+    c = np.empty((T + 1, B, H), dtype=x.dtype)
+    tanh_c = np.empty((T, B, H), dtype=x.dtype)
+    m = tanh_c if W_hr is None else np.empty((T, B, H), dtype=x.dtype)
+    hh = np.empty((B, GATES * H), dtype=x.dtype)  # scratch: h_{t-1} W_hhᵀ
+    ig = np.empty((B, H), dtype=x.dtype)  # scratch: i_t ⊙ g_t
+    start = T if reverse else 0
+    h[start], c[start] = state
+
+    for t in range(T - 1, -1, -1) if reverse else range(T):
+        prev, cur = (t + 1, t) if reverse else (t, t + 1)
+        n = B if batch_sizes is None else batch_sizes[t]
+        # Pre-activations: add the recurrent part h_{t-1} W_hhᵀ to the hoisted input part
+        np.matmul(h[prev, :n], W_hh.T, out=hh[:n])
+        gates[t, :n] += hh[:n]
+        sigmoid_(gates[t, :n, : 2 * H])  # i, f
+        tanh_(g[t, :n])
+        sigmoid_(o[t, :n])
+        # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
+        np.multiply(f[t, :n], c[prev, :n], out=c[cur, :n])
+        np.multiply(i[t, :n], g[t, :n], out=ig[:n])
+        c[cur, :n] += ig[:n]
+        # m_t = o_t ⊙ tanh(c_t);  h_t = m_t, or W_hr m_t
+        np.tanh(c[cur, :n], out=tanh_c[t, :n])
+        if W_hr is None:
+            np.multiply(o[t, :n], tanh_c[t, :n], out=h[cur, :n])
+        else:
+            np.multiply(o[t, :n], tanh_c[t, :n], out=m[t, :n])
+            np.matmul(m[t, :n], W_hr.T, out=h[cur, :n])
+        if n < B:  # finished sequences carry their state; zero gates give them no gradient
+            h[cur, n:] = h[prev, n:]
+            c[cur, n:] = c[prev, n:]
+            gates[t, n:] = 0
+            m[t, n:] = 0
+
+    end = 0 if reverse else T
+    y = h[:-1] if reverse else h[1:]
+    cache = None
+    if keep_cache:
+        cache = LSTMCache(
+            w, x, h, c, gates, tanh_c, None if W_hr is None else m, reverse, batch_sizes
+        )
+    return y, (h[end], c[end]), cache
+
+
+def backward(
+    cache: LSTMCache, dy: np.ndarray, dstate: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """BPTT through one layer and direction; accumulates into the parameters' `.grad`.
+
+    Args:
+        cache: from `forward(..., keep_cache=True)`; it is consumed (overwritten).
+        dy: (T, B, P) gradient of the loss with respect to y; zero at padded steps.
+        dstate: (dh_n, dc_n), each (B, ·): gradient with respect to the final state.
+
+    Returns:
+        dx (T, B, I) and (dh_0, dc_0).
+    """
+    w, x, h, c, gates = cache.w, cache.x, cache.h, cache.c, cache.gates
+    T, B, _ = x.shape
+    H, P = c.shape[-1], h.shape[-1]
+    W_hh = w.weight_hh.data
+    W_hr = None if w.weight_hr is None else w.weight_hr.data
+    i, f, g, o = _split(gates)
+    tanh_c = cache.tanh_c
+    h_prev = h[1:] if cache.reverse else h[:-1]  # (T, B, P): h_{t-1} of each step
+    c_prev = c[1:] if cache.reverse else c[:-1]
+
+    # Local derivatives of every step at once, from the cached activations; the loop then
+    # only multiplies them by dc_t or dm_t (see the equations at the top).
+    dgates = np.empty_like(gates)  # (T, B, 4H): [di|df|dg|do]
+    di, df, dg, do = _split(dgates)
+    np.subtract(1, i, out=di)
+    di *= i
+    di *= g  # g ⊙ i(1 − i)
+    np.subtract(1, f, out=df)
+    df *= f
+    df *= c_prev  # c_{t-1} ⊙ f(1 − f)
+    np.multiply(g, g, out=dg)
+    np.subtract(1, dg, out=dg)
+    dg *= i  # i ⊙ (1 − g²)
+    np.subtract(1, o, out=do)
+    do *= o
+    do *= tanh_c  # tanh(c) ⊙ o(1 − o)
+    dc_dm = np.multiply(tanh_c, tanh_c)  # (T, B, H)
+    np.subtract(1, dc_dm, out=dc_dm)
+    dc_dm *= o  # o ⊙ (1 − tanh²(c))
+
+    dh_next, dc_next = (np.array(d, dtype=x.dtype) for d in dstate)  # (B, P), (B, H)
+    dh = np.zeros((T if W_hr is not None else 1, B, P), dtype=x.dtype)  # all kept for dW_hr
+    dm = np.empty((B, H), dtype=x.dtype)
+    dc = np.empty((B, H), dtype=x.dtype)
+    difg = dgates[..., : 3 * H].reshape(T, B, 3, H)  # di, df, dg side by side
+
+    for t in range(T) if cache.reverse else range(T - 1, -1, -1):
+        n = B if cache.batch_sizes is None else cache.batch_sizes[t]
+        dh_t = dh[t] if W_hr is not None else dh[0]
+        # dh_t = dy_t + dh_t';  dm_t = dh_t, or W_hrᵀ dh_t
+        np.add(dy[t, :n], dh_next[:n], out=dh_t[:n])
+        dm_t = dh_t if W_hr is None else np.matmul(dh_t[:n], W_hr, out=dm[:n])
+        # do_t = dm_t ⊙ tanh(c_t) ⊙ o_t(1 − o_t)
+        do[t, :n] *= dm_t[:n]
+        # dc_t = dc_t' + dm_t ⊙ o_t ⊙ (1 − tanh²(c_t))
+        np.multiply(dm_t[:n], dc_dm[t, :n], out=dc[:n])
+        dc[:n] += dc_next[:n]
+        # di_t, df_t, dg_t = dc_t ⊙ (their local derivatives)
+        difg[t, :n] *= dc[:n, None, :]
+        # what goes back to step t-1: dc_t ⊙ f_t and W_hhᵀ dgates_t
+        np.multiply(dc[:n], f[t, :n], out=dc_next[:n])
+        np.matmul(dgates[t, :n], W_hh, out=dh_next[:n])
+
+    # Weight gradients and dx over all steps at once
+    dgates_2d = dgates.reshape(T * B, GATES * H)
+    w.weight_ih.grad += dgates_2d.T @ x.reshape(T * B, -1)
+    w.weight_hh.grad += dgates_2d.T @ h_prev.reshape(T * B, P)
+    if w.bias_ih is not None:
+        db = dgates_2d.sum(axis=0)
+        w.bias_ih.grad += db
+        w.bias_hh.grad += db
+    if W_hr is not None:
+        w.weight_hr.grad += dh.reshape(T * B, P).T @ cache.m.reshape(T * B, H)
+    dx = (dgates_2d @ w.weight_ih.data).reshape(x.shape)
+    return dx, (dh_next, dc_next)
+
+
+class LSTMCell(Module):
+    """One LSTM step, torch.nn.LSTMCell's parameters and call; a loop over it is BPTT.
+
+    Each call keeps its own cache; `backward` walks them back newest first, so a hand-written
+    loop of T calls followed by T backward calls is backpropagation through time.
+
+    >>> import numpy as np, gatednp as gn
+    >>> cell = gn.LSTMCell(3, 5, rng=0)
+    >>> h, c = cell(np.ones((2, 3)))
+    >>> h.shape, c.shape
+    ((2, 5), (2, 5))
+    >>> dx, (dh0, dc0) = cell.backward((np.ones((2, 5)), None))
+    >>> dx.shape
+    (2, 3)
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        *,
+        dtype=np.float64,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        from .recurrent import check_sizes
+
+        check_sizes(input_size=input_size, hidden_size=hidden_size)
+        rng = as_rng(rng)
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        bound = 1.0 / np.sqrt(hidden_size)
+        G, H = GATES, hidden_size
+        self.weight_ih = init_uniform(rng, (G * H, input_size), bound, dtype)
+        self.weight_hh = init_uniform(rng, (G * H, H), bound, dtype)
+        self.bias_ih: Parameter | None = init_uniform(rng, (G * H,), bound, dtype) if bias else None
+        self.bias_hh: Parameter | None = init_uniform(rng, (G * H,), bound, dtype) if bias else None
+        self._caches: list = []
+
+    def forward(
+        self, x: np.ndarray, state: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """x (B, I) or (I,), state (h, c) each (B, H) or (H,) -> (h', c')."""
+        from .recurrent import cell_forward
+
+        return cell_forward(self, forward, x, state, ("h", "c"))
+
+    def backward(
+        self, dstate: tuple[np.ndarray | None, np.ndarray | None]
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """(dh', dc') -> dx, (dh, dc), for the most recent call not yet walked back."""
+        from .recurrent import cell_backward
+
+        return cell_backward(self, backward, dstate)
