@@ -8,6 +8,7 @@ from .linear import Linear
 from .lstm import LSTMCell
 from .module import Module, Parameter
 from .recurrent import GRU, LSTM
+from .gradcheck import GradcheckReport, gradcheck
 
-__all__ = ["LSTM", "GRU", "LSTMCell", "GRUCell", "Linear", "Module", "Parameter"]
+__all__ = ["LSTM", "GRU", "LSTMCell", "GRUCell", "Linear", "Module", "Parameter", "gradcheck", "GradcheckReport"]
 __version__ = "0.1.0"
