@@ -93,7 +93,8 @@ class Optimizer:
                 )
         self.defaults = dict(defaults)
         self.param_groups: list[dict[str, Any]] = [{**defaults, "params": params}]
-        self.state: dict[int, dict[str, Any]] = {}  # filled by state_dict(); see subclasses
+        self._buffers: dict[str, list[np.ndarray]] = {}  # name → one flat array per dtype
+        self._step = 0
 
         # Pack each dtype's parameters into flat buffers and rebind p.data/p.grad to views.
         dtypes = list(dict.fromkeys(np.asarray(p.data).dtype for p in params))
@@ -145,88 +146,117 @@ class Optimizer:
     def step(self) -> None:  # pragma: no cover - every optimizer overrides it
         raise NotImplementedError
 
-    def _hyperparameters(self) -> dict[str, Any]:
-        return {k: v for k, v in self.param_groups[0].items() if k != "params"}
+    # Per-parameter state. A subclass keeps each named buffer (m, v, momentum, ...) as one flat
+    # array per dtype in self._buffers, created by its first step, and counts steps if it needs
+    # to; state_dict() slices them per parameter in torch's layout.
+    _counts_steps = False
 
-    def _validate(self, hyper: Mapping[str, Any]) -> None:  # pragma: no cover - overridden
+    def _state_names(self, group: Mapping[str, Any]) -> list[str]:  # pragma: no cover
         raise NotImplementedError
 
-    def _check_loaded_group(self, state_dict: Mapping[str, Any]) -> tuple[dict, list[int]]:
-        """Check the shape of a state_dict's param_groups; return its hyperparameters and ids."""
-        name = type(self).__name__
+    def _validate(self, group: Mapping[str, Any]) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """The optimizer's state in torch's layout, as copies.
+
+        Returns:
+            {"state": {i: {("step",) buffer name: array}}, "param_groups": [{hyperparameters...,
+            "params": [0, ..., n−1]}]}; arrays have their parameter's shape and dtype, "step" is
+            an int. "state" is empty until the first step has created the buffers, as in torch.
+        """
+        group = {k: v for k, v in self.param_groups[0].items() if k != "params"}
+        state: dict[int, dict[str, Any]] = {}
+        if self._buffers:
+            for i in range(len(self.params)):
+                entry: dict[str, Any] = {"step": self._step} if self._counts_steps else {}
+                for name in self._state_names(group):
+                    buffers = self._buffers.get(name)  # absent: zeros, as the next step makes
+                    entry[name] = self._gather(buffers, i) if buffers else self._zeros(i)
+                state[i] = entry
+        return {
+            "state": state,
+            "param_groups": [{**group, "params": list(range(len(self.params)))}],
+        }
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore hyperparameters and state from `state_dict()`'s output, copying arrays.
+
+        Args:
+            state_dict: as returned by `state_dict()` of the same optimizer class over
+                parameters of the same shapes, in the same order. Errors name the offending
+                entry; nothing is changed unless everything checks out.
+        """
+        cls = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state_dict, Mapping) or set(state_dict) != {"state", "param_groups"}:
-            raise ValueError(
-                f"{name}.load_state_dict: expected a dict with keys 'state' and 'param_groups'"
-            )
+            raise ValueError(f"{cls}: expected a dict with keys 'state' and 'param_groups'")
         groups = state_dict["param_groups"]
         if len(groups) != 1:
-            raise ValueError(
-                f"{name}.load_state_dict: loaded state dict has {len(groups)} "
-                f"parameter groups, expected 1"
-            )
-        group = dict(groups[0])
+            raise ValueError(f"{cls}: loaded state dict has {len(groups)} parameter groups, not 1")
+        group = {k: tuple(v) if isinstance(v, list) else v for k, v in groups[0].items()}
         ids = list(group.pop("params", []))
-        if len(ids) != len(self.params):
+        n = len(self.params)
+        if len(ids) != n or len(set(ids)) != n:
             raise ValueError(
-                f"{name}.load_state_dict: loaded state dict has {len(ids)} "
-                f"parameters, the optimizer has {len(self.params)}"
+                f"{cls}: loaded state dict has {len(ids)} parameters {ids}, the optimizer has {n}"
             )
-        if len(set(ids)) != len(ids):
-            raise ValueError(f"{name}.load_state_dict: duplicate parameter ids {ids}")
-        expected = set(self.defaults)
-        if set(group) != expected:
+        if set(group) != set(self.defaults):
             raise ValueError(
-                f"{name}.load_state_dict: param_groups[0] has keys {sorted(group)}, "
-                f"expected {sorted(expected)}"
+                f"{cls}: param_groups[0] has keys {sorted(group)}, expected {sorted(self.defaults)}"
             )
         self._validate(group)
-        return group, ids
+        names = self._state_names(group)
+        keys = set(names) | ({"step"} if self._counts_steps else set())
 
-    def _check_loaded_state(
-        self, state: Mapping[Any, Mapping[str, Any]], ids: list[int], names: set[str]
-    ) -> dict[int, dict[str, Any]]:
-        """Map loaded per-parameter state to our indices, checking keys and shapes."""
-        cls = type(self).__name__
+        # Map saved ids to our indices (torch's rule: by position in the saved group).
         position = {pid: i for i, pid in enumerate(ids)}
-        out: dict[int, dict[str, Any]] = {}
-        for pid, entry in state.items():
+        loaded: dict[int, Mapping[str, Any]] = {}
+        for pid, entry in state_dict["state"].items():
+            where = f"{cls}: state[{pid}]"
             if pid not in position:
-                raise ValueError(f"{cls}.load_state_dict: state for unknown parameter id {pid}")
-            i = position[pid]
-            if set(entry) != names:
-                raise ValueError(
-                    f"{cls}.load_state_dict: state[{pid}] has keys "
-                    f"{sorted(entry)}, expected {sorted(names)}"
-                )
-            shape = self._slots[i][2]
-            checked = {}
-            for key, value in entry.items():
-                if key == "step":
-                    checked[key] = value
-                    continue
-                arr = np.asarray(value)
-                if arr.shape != shape:
+                raise ValueError(f"{cls}: state for unknown parameter id {pid}")
+            if set(entry) != keys:
+                raise ValueError(f"{where} has keys {sorted(entry)}, expected {sorted(keys)}")
+            shape = self._slots[position[pid]][2]
+            for name in names:
+                arr = np.asarray(entry[name])
+                if arr.shape != shape or not np.issubdtype(arr.dtype, np.floating):
                     raise ValueError(
-                        f"{cls}.load_state_dict: state[{pid}][{key!r}] has shape "
-                        f"{arr.shape}, expected {shape}"
+                        f"{where}[{name!r}] has shape {arr.shape} and dtype "
+                        f"{arr.dtype}, expected shape {shape} and a float dtype"
                     )
-                if not np.issubdtype(arr.dtype, np.floating):
-                    raise ValueError(
-                        f"{cls}.load_state_dict: state[{pid}][{key!r}] has dtype "
-                        f"{arr.dtype}, expected a floating dtype"
-                    )
-                checked[key] = arr
-            out[i] = checked
-        return out
+            loaded[position[pid]] = entry
+        if loaded and len(loaded) != n:
+            raise ValueError(
+                f"{cls}: state has entries for {len(loaded)} of {n} parameters; "
+                "all or none are needed"
+            )
+        step = 0
+        if self._counts_steps and loaded:
+            steps = {float(entry["step"]) for entry in loaded.values()}
+            if len(steps) > 1:
+                raise ValueError(f"{cls}: parameters have different steps {sorted(steps)}")
+            step = steps.pop()
+            if step != int(step) or step < 1:
+                raise ValueError(f"{cls}: invalid step {step}")
+
+        self.param_groups[0].update(group)
+        self._step = int(step)
+        self._buffers = {}
+        if loaded:
+            for name in names:
+                self._buffers[name] = [flat.zeros() for flat in self._flats]
+                for i, entry in loaded.items():
+                    k, sl, _ = self._slots[i]
+                    self._buffers[name][k][sl] = np.asarray(entry[name]).ravel()
 
     def _gather(self, buffers: list[np.ndarray], i: int) -> np.ndarray:
-        """A copy of parameter i's slice of per-flat buffers, in the parameter's shape."""
+        """A copy of parameter i's slice of per-dtype flat buffers, in the parameter's shape."""
         k, sl, shape = self._slots[i]
         return buffers[k][sl].reshape(shape).copy()
 
-    def _scatter(self, buffers: list[np.ndarray], i: int, value: np.ndarray) -> None:
-        k, sl, _ = self._slots[i]
-        buffers[k][sl] = value.ravel()
+    def _zeros(self, i: int) -> np.ndarray:
+        return np.zeros_like(self.params[i].data)
 
 
 def _check_nonnegative(what: str, value: float) -> None:
@@ -280,10 +310,12 @@ class Adam(Optimizer):
         )
         self._validate(defaults)
         super().__init__(params, defaults)
-        self._step = 0
-        self._exp_avg = [flat.zeros() for flat in self._flats]  # m, (N,) per dtype
-        self._exp_avg_sq = [flat.zeros() for flat in self._flats]  # v
-        self._max_exp_avg_sq = [flat.zeros() for flat in self._flats] if amsgrad else None
+
+    _counts_steps = True
+
+    @staticmethod
+    def _state_names(group: Mapping[str, Any]) -> list[str]:
+        return ["exp_avg", "exp_avg_sq"] + (["max_exp_avg_sq"] if group["amsgrad"] else [])
 
     @staticmethod
     def _validate(hyper: Mapping[str, Any]) -> None:
@@ -303,8 +335,10 @@ class Adam(Optimizer):
         group = self.param_groups[0]
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
-        if amsgrad and self._max_exp_avg_sq is None:  # switched on after construction
-            self._max_exp_avg_sq = [flat.zeros() for flat in self._flats]
+        buffers = self._buffers
+        for name in self._state_names(group):  # m, v (, max v): (N,) per dtype, zeros at first
+            if name not in buffers:
+                buffers[name] = [flat.zeros() for flat in self._flats]
 
         self._step += 1
         step = float(self._step)
@@ -314,7 +348,7 @@ class Adam(Optimizer):
         bias_correction2_sqrt = bias_correction2**0.5
 
         for k, flat in enumerate(self._flats):
-            m, v, (g_buf, a, b) = self._exp_avg[k], self._exp_avg_sq[k], flat.scratch
+            m, v, (g_buf, a, b) = buffers["exp_avg"][k], buffers["exp_avg_sq"][k], flat.scratch
             g = flat.grad
             if maximize:
                 g = np.negative(g, out=g_buf)
@@ -331,7 +365,8 @@ class Adam(Optimizer):
             tmp *= g
             v += tmp
             if amsgrad:
-                v = np.maximum(self._max_exp_avg_sq[k], v, out=self._max_exp_avg_sq[k])
+                v_max = buffers["max_exp_avg_sq"][k]
+                v = np.maximum(v_max, v, out=v_max)
             # denom = √v / √(1 − β₂ᵗ) + ε;   θ ← θ + ((−step_size) m) / denom
             denom = np.sqrt(v, out=a)
             denom /= bias_correction2_sqrt
@@ -339,68 +374,6 @@ class Adam(Optimizer):
             update = np.multiply(m, -step_size, out=b)
             update /= denom
             flat.data += update
-
-    def state_dict(self) -> dict[str, Any]:
-        """torch's layout, as copies: {"state": {i: {"step", "exp_avg", "exp_avg_sq"
-        (, "max_exp_avg_sq")}}, "param_groups": [{hyperparameters..., "params": [0, ..., n−1]}]}.
-
-        Returns:
-            The state; arrays have their parameter's shape and dtype, "step" is an int. Before
-            the first step "state" is empty, as in torch.
-        """
-        hyper = self._hyperparameters()
-        state: dict[int, dict[str, Any]] = {}
-        if self._step > 0:
-            for i in range(len(self.params)):
-                entry = {
-                    "step": self._step,
-                    "exp_avg": self._gather(self._exp_avg, i),
-                    "exp_avg_sq": self._gather(self._exp_avg_sq, i),
-                }
-                if hyper["amsgrad"]:
-                    entry["max_exp_avg_sq"] = self._gather(self._max_exp_avg_sq, i)
-                state[i] = entry
-        return {
-            "state": state,
-            "param_groups": [{**hyper, "params": list(range(len(self.params)))}],
-        }
-
-    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore hyperparameters, step and moments from `state_dict()`'s output.
-
-        Args:
-            state_dict: as returned by `state_dict()` (of an Adam over parameters of the same
-                shapes, in the same order). Arrays are copied. Errors name the offending entry;
-                nothing is changed unless everything checks out.
-        """
-        group, ids = self._check_loaded_group(state_dict)
-        group["betas"] = tuple(group["betas"])
-        names = {"step", "exp_avg", "exp_avg_sq"} | (
-            {"max_exp_avg_sq"} if group["amsgrad"] else set()
-        )
-        state = self._check_loaded_state(state_dict["state"], ids, names)
-        if state and len(state) != len(ids):
-            raise ValueError(
-                f"Adam.load_state_dict: state has entries for {len(state)} of "
-                f"{len(ids)} parameters; all or none are needed"
-            )
-        steps = {float(entry["step"]) for entry in state.values()}
-        if len(steps) > 1:
-            raise ValueError(f"Adam.load_state_dict: parameters have different steps {steps}")
-        step = steps.pop() if steps else 0.0
-        if step != int(step) or step < 0 or (state and step == 0):
-            raise ValueError(f"Adam.load_state_dict: invalid step {step}")
-
-        self.param_groups[0].update(group)
-        self._step = int(step)
-        self._exp_avg = [flat.zeros() for flat in self._flats]
-        self._exp_avg_sq = [flat.zeros() for flat in self._flats]
-        self._max_exp_avg_sq = [flat.zeros() for flat in self._flats] if group["amsgrad"] else None
-        for i, entry in state.items():
-            self._scatter(self._exp_avg, i, entry["exp_avg"])
-            self._scatter(self._exp_avg_sq, i, entry["exp_avg_sq"])
-            if group["amsgrad"]:
-                self._scatter(self._max_exp_avg_sq, i, entry["max_exp_avg_sq"])
 
 
 class SGD(Optimizer):
@@ -448,7 +421,10 @@ class SGD(Optimizer):
         )
         self._validate(defaults)
         super().__init__(params, defaults)
-        self._momentum_buffer: list[np.ndarray] | None = None  # created by the first step
+
+    @staticmethod
+    def _state_names(group: Mapping[str, Any]) -> list[str]:
+        return ["momentum_buffer"]
 
     @staticmethod
     def _validate(hyper: Mapping[str, Any]) -> None:
@@ -468,9 +444,9 @@ class SGD(Optimizer):
             group["nesterov"],
             group["maximize"],
         )
-        first = self._momentum_buffer is None
-        if momentum != 0 and first:
-            self._momentum_buffer = [flat.zeros() for flat in self._flats]
+        first = "momentum_buffer" not in self._buffers
+        if momentum != 0 and first:  # (N,) per dtype, a copy of g after the first step
+            self._buffers["momentum_buffer"] = [flat.zeros() for flat in self._flats]
 
         for k, flat in enumerate(self._flats):
             g_buf, a, _ = flat.scratch
@@ -481,7 +457,7 @@ class SGD(Optimizer):
                 np.multiply(flat.data, weight_decay, out=a)
                 g = np.add(g, a, out=g_buf)
             if momentum != 0:
-                buf = self._momentum_buffer[k]
+                buf = self._buffers["momentum_buffer"][k]
                 if first:  # b ← g
                     buf[...] = g
                 else:  # b ← μ b + (1 − δ) g
@@ -497,44 +473,6 @@ class SGD(Optimizer):
                     g = buf
             # θ ← θ + (−lr) g
             flat.data += np.multiply(g, -lr, out=a)
-
-    def state_dict(self) -> dict[str, Any]:
-        """torch's layout, as copies: {"state": {i: {"momentum_buffer"}}, "param_groups": [...]}.
-
-        Returns:
-            The state; "state" is empty until a step with momentum has been taken, as in torch.
-        """
-        state = {}
-        if self._momentum_buffer is not None:
-            state = {
-                i: {"momentum_buffer": self._gather(self._momentum_buffer, i)}
-                for i in range(len(self.params))
-            }
-        return {
-            "state": state,
-            "param_groups": [{**self._hyperparameters(), "params": list(range(len(self.params)))}],
-        }
-
-    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore hyperparameters and momentum buffers from `state_dict()`'s output.
-
-        Args:
-            state_dict: as returned by `state_dict()`. Arrays are copied; nothing is changed
-                unless everything checks out.
-        """
-        group, ids = self._check_loaded_group(state_dict)
-        state = self._check_loaded_state(state_dict["state"], ids, {"momentum_buffer"})
-        if state and len(state) != len(ids):
-            raise ValueError(
-                f"SGD.load_state_dict: state has entries for {len(state)} of "
-                f"{len(ids)} parameters; all or none are needed"
-            )
-        self.param_groups[0].update(group)
-        self._momentum_buffer = None
-        if state:
-            self._momentum_buffer = [flat.zeros() for flat in self._flats]
-            for i, entry in state.items():
-                self._scatter(self._momentum_buffer, i, entry["momentum_buffer"])
 
 
 def _vector_norm(x: np.ndarray, norm_type: float) -> np.floating:

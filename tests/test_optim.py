@@ -331,6 +331,28 @@ def test_state_dict_layout():
     assert not np.any(opt.state_dict()["state"][0]["exp_avg"] == 99.0)
 
 
+def test_sgd_state_dict_layout_and_toggled_amsgrad():
+    params = make_params()
+    opt = SGD(params, lr=0.1)
+    run(opt, params, grad_sequence(1))
+    assert opt.state_dict()["state"] == {}  # no momentum: no buffer, as torch
+    opt.param_groups[0]["momentum"] = 0.9
+    run(opt, params, grad_sequence(1))
+    sd = opt.state_dict()
+    assert np.array_equal(sd["state"][2]["momentum_buffer"], params[2].grad)
+    # amsgrad switched on between steps: its buffer starts at zero, saved and loaded like any
+    opt = Adam(params)
+    run(opt, params, grad_sequence(1))
+    opt.param_groups[0]["amsgrad"] = True
+    sd = opt.state_dict()
+    assert not sd["state"][0]["max_exp_avg_sq"].any()
+    sd["param_groups"][0]["betas"] = list(sd["param_groups"][0]["betas"])  # as after JSON
+    opt.load_state_dict(sd)
+    assert opt.param_groups[0]["betas"] == (0.9, 0.999)
+    run(opt, params, grad_sequence(1))
+    assert opt.state_dict()["state"][0]["max_exp_avg_sq"].any()
+
+
 def test_load_state_dict_errors():
     params = make_params()
     opt = Adam(params)
