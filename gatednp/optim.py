@@ -530,6 +530,7 @@ def clip_grad_norm(
         )
     clip_coef = max_norm / (total + dtype.type(1e-6))
     if not clip_coef >= 1.0:  # torch multiplies by min(coef, 1): a no-op unless < 1 (or nan)
-        for g in grads:
-            g *= clip_coef
+        with np.errstate(invalid="ignore"):  # inf · 0 = nan, silently, as in torch
+            for g in grads:
+                g *= clip_coef
     return float(total)
