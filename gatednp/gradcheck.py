@@ -58,7 +58,9 @@ class GradcheckReport:
         for r in self.rows:
             verdict = "ok" if r.ok else "FAIL"
             shape = str(r.shape)
-            lines.append(f"{r.name:<24} {shape:<14} {r.max_abs_err:>12.2e} {r.max_rel_err:>12.2e}  {verdict}")
+            lines.append(
+                f"{r.name:<24} {shape:<14} {r.max_abs_err:>12.2e} {r.max_rel_err:>12.2e}  {verdict}"
+            )
         lines.append("all gradients agree" if self.ok else "GRADIENT CHECK FAILED")
         return "\n".join(lines)
 
@@ -70,7 +72,9 @@ class _Runner:
         self.module, self.lengths = module, lengths
         self.layer = isinstance(module, RNNBase)
         self.linear = isinstance(module, Linear)
-        self.pair = isinstance(state, tuple) or (state is None and _state_names(module) == ("h", "c"))
+        self.pair = isinstance(state, tuple) or (
+            state is None and _state_names(module) == ("h", "c")
+        )
         names = ("h0", "c0") if self.pair else ("h0",)
         if state is None:
             self.inputs = {"x": x}
@@ -147,7 +151,9 @@ def gradcheck(
     """
     params = dict(module.named_parameters())
     if any(p.data.dtype != np.float64 for p in params.values()):
-        raise TypeError("gradcheck needs a float64 module (float32 differences are too coarse); build it with dtype=np.float64")
+        raise TypeError(
+            "gradcheck needs a float64 module (float32 differences are too coarse); build it with dtype=np.float64"
+        )
     rng = np.random.default_rng(seed)
     runner = _Runner(module, x, state, lengths)
     inputs = {k: np.array(v, dtype=np.float64) for k, v in runner.inputs.items()}
@@ -191,7 +197,9 @@ def gradcheck(
         ok = bool(np.all(err <= tol_abs + rtol * np.abs(numeric)))
         scale = float(np.max(np.abs(numeric))) if numeric.size else 0.0
         max_err = float(err.max()) if err.size else 0.0
-        report.rows.append(TensorReport(name, a.shape, max_err, max_err / scale if scale else max_err, ok))
+        report.rows.append(
+            TensorReport(name, a.shape, max_err, max_err / scale if scale else max_err, ok)
+        )
     return report
 
 
