@@ -156,7 +156,7 @@ def _read(path: str) -> dict[str, np.ndarray]:
     if not os.path.isfile(path):
         raise CheckpointNotFoundError(f"no checkpoint file at {path!r}")
     try:
-        with np.load(path, allow_pickle=False) as f:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
             arrays = {key: f[key] for key in f.files}
     except Exception as e:  # zipfile, numpy and OS errors alike mean an unreadable file
         raise CheckpointError(
