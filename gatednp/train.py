@@ -127,11 +127,14 @@ def train(
             raise fail(step, f"the gradient norm is {norm}")
         for p, keep in zip(params, snapshot):
             np.copyto(keep, p.data)
-        optimizer.step()
-        if not all(np.isfinite(p.data).all() for p in params):
+        try:  # an exception inside the update (Ctrl-C, a warning made an error) undoes it too
+            optimizer.step()
+            if not all(np.isfinite(p.data).all() for p in params):
+                raise fail(step, "the update made a parameter non-finite")
+        except BaseException:
             for p, keep in zip(params, snapshot):
                 np.copyto(p.data, keep)
-            raise fail(step, "the update made a parameter non-finite")
+            raise
         history.steps.append(step)
         history.losses.append(float(loss))
         history.grad_norms.append(norm)
