@@ -11,11 +11,13 @@ from .lstm import LSTMCell
 from .models import GRUModel, LSTMModel
 from .module import Module, Parameter
 from .optim import SGD, Adam, clip_grad_norm
-from .recurrent import GRU, LSTM
+from .recurrent import GRU, LSTM, RNN
+from .rnn import RNNCell
+from .streaming import Stateful
 
 __all__ = [
-    "LSTM", "GRU", "LSTMCell", "GRUCell", "Linear", "Module", "Parameter",
-    "LSTMModel", "GRUModel",
+    "LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell", "Linear", "Module", "Parameter",
+    "LSTMModel", "GRUModel", "Stateful",
     "mse_loss", "l1_loss", "huber_loss", "Adam", "SGD", "clip_grad_norm",
     "gradcheck", "GradcheckReport",
 ]  # fmt: skip
