@@ -12,12 +12,14 @@ from .lstm import LSTMCell
 from .models import GRUModel, LSTMModel
 from .module import Module, Parameter
 from .optim import SGD, Adam, clip_grad_norm
-from .recurrent import GRU, LSTM
+from .recurrent import GRU, LSTM, RNN
+from .rnn import RNNCell
+from .streaming import Stateful
 from .train import train
 
 __all__ = [
-    "LSTM", "GRU", "LSTMCell", "GRUCell", "Linear", "Module", "Parameter",
-    "LSTMModel", "GRUModel",
+    "LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell", "Linear", "Module", "Parameter",
+    "LSTMModel", "GRUModel", "Stateful",
     "mse_loss", "l1_loss", "huber_loss", "Adam", "SGD", "clip_grad_norm",
     "gradcheck", "GradcheckReport",
     "save", "load",

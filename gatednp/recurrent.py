@@ -23,7 +23,8 @@ import numpy as np
 from .module import BackwardError, Module, Weights, as_rng, init_uniform
 
 __all__ = [
-    "RNNBase", "LSTM", "GRU", "check_sizes", "check_flags", "check_dtype", "cell_forward", "cell_backward",
+    "RNNBase", "LSTM", "GRU", "RNN", "check_sizes", "check_flags", "check_dtype", "cell_forward",
+    "cell_backward",
 ]  # fmt: skip
 
 
@@ -83,6 +84,7 @@ class RNNBase(Module):
     cell: ModuleType
     GATES: int
     STATE: tuple[str, ...]
+    cell_options: dict = {}  # extra keywords for the cell's forward (the RNN's nonlinearity)
 
     def __init__(
         self,
@@ -271,6 +273,7 @@ class RNNBase(Module):
                     reverse=reverse,
                     batch_sizes=batch_sizes,
                     keep_cache=keep,
+                    **self.cell_options,
                 )
                 if d == 1 and packing is not None:
                     y = packing.reverse(y)
@@ -468,6 +471,47 @@ class GRU(RNNBase):
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
             dtype=dtype, rng=rng,
         )  # fmt: skip
+
+
+class RNN(RNNBase):
+    """torch.nn.RNN (Elman, tanh or relu) in NumPy; the math is in rnn.py.
+
+    >>> import numpy as np, gatednp as gn
+    >>> rnn = gn.RNN(3, 4, num_layers=2, nonlinearity="relu", rng=0)
+    >>> y, h_n = rnn(np.zeros((5, 2, 3)))
+    >>> y.shape, h_n.shape
+    ((5, 2, 4), (2, 2, 4))
+    """
+
+    from . import rnn as cell
+
+    GATES = 1
+    STATE = ("h",)
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        dtype=np.float64,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        self.nonlinearity = self.cell.check_nonlinearity(nonlinearity)
+        self.cell_options = {"nonlinearity": nonlinearity}
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+            dtype=dtype, rng=rng,
+        )  # fmt: skip
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity!r}"
 
 
 # -- cells: one step per call, one cache per call -----------------------------------------------

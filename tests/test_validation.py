@@ -99,6 +99,14 @@ CASES = [
     ("cell-dtype-int", lambda: gn.GRUCell(3, 4, dtype=np.int64), TypeError, "dtype must be a floating-point dtype"),
     ("linear-out-0", lambda: gn.Linear(3, 0), ValueError, "out_features must be greater than zero, got 0"),
     ("linear-dtype-int", lambda: gn.Linear(3, 2, dtype=int), TypeError, "dtype must be a floating-point dtype"),
+    ("rnn-nonlinearity", lambda: gn.RNN(3, 4, nonlinearity="sigmoid"), ValueError, "Unknown nonlinearity 'sigmoid'. Select from 'tanh' or 'relu'"),
+    ("rnncell-nonlinearity", lambda: gn.RNNCell(3, 4, nonlinearity="gelu"), ValueError, "Unknown nonlinearity 'gelu'"),
+    ("rnn-hidden-0", lambda: gn.RNN(3, 0), ValueError, "hidden_size must be greater than zero, got 0"),
+    ("rnncell-dtype-int", lambda: gn.RNNCell(3, 4, dtype=np.int16), TypeError, "dtype must be a floating-point dtype"),
+    ("rnn-features", lambda: gn.RNN(3, 4)(_x(5, 2, 4)), ValueError, "Expected 3, got 4"),
+    ("rnn-h0-shape", lambda: gn.RNN(3, 4, 2)(_x(5, 2, 3), _x(1, 2, 4)), ValueError, re.escape("Expected h0 size (2, 2, 4), got (1, 2, 4)")),
+    ("rnn-T0", lambda: gn.RNN(3, 4)(_x(0, 2, 3)), ValueError, "T = 0"),
+    ("rnncell-h-shape", lambda: gn.RNNCell(3, 4)(_x(2, 3), _x(2, 5)), ValueError, re.escape("Expected h size (2, 4), got (2, 5)")),
     # cells
     ("lstmcell-rank", lambda: gn.LSTMCell(3, 4)(_x(5, 2, 3)), ValueError, "Expected input to be 1D or 2D, got 3D"),
     ("grucell-features", lambda: gn.GRUCell(3, 4)(_x(2, 5)), ValueError, "got 5 expected 3"),
@@ -157,6 +165,8 @@ BACKWARD_CASES = [
     ("lstm-after-eval-forward", lambda: after_forward(lstm().eval(), _x(5, 2, 3)).backward(_x(5, 2, 4)), "eval\\(\\) keeps no cache"),
     ("lstmcell-before-forward", lambda: gn.LSTMCell(3, 4).backward((_x(2, 4), None)), "called more times than forward"),
     ("grucell-twice", lambda: [c := gn.GRUCell(3, 4), c(_x(2, 3)), c.backward(_x(2, 4)), c.backward(_x(2, 4))], "called more times than forward"),
+    ("rnn-before-forward", lambda: gn.RNN(3, 4).backward(_x(5, 2, 4)), "RNN.backward\\(\\) needs a forward pass"),
+    ("rnncell-before-forward", lambda: gn.RNNCell(3, 4).backward(_x(2, 4)), "called more times than forward"),
     ("linear-before-forward", lambda: gn.Linear(3, 2).backward(_x(5, 2)), "needs a forward pass"),
     ("model-before-forward", lambda: gn.LSTMModel(1, 4, 1).backward(_x(2, 1)), "needs a forward pass"),
 ]  # fmt: skip
