@@ -69,6 +69,19 @@ def _split(a: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(a[..., k * H : (k + 1) * H] for k in range(GATES))
 
 
+def _steps(a: np.ndarray, batch_sizes: np.ndarray | None) -> list[np.ndarray]:
+    """Per-step views a[t, :n_t] (the rows still running at step t), built once before a loop:
+    slicing inside the loop costs more than the arithmetic on tiny batches."""
+    if batch_sizes is None:
+        return list(a)
+    return [a_t[:n] for a_t, n in zip(a, batch_sizes)]
+
+
+def _rows(buf: np.ndarray, T: int, batch_sizes: np.ndarray | None) -> list[np.ndarray]:
+    """One (B, ...) buffer reused by every step, as the per-step views of `_steps`."""
+    return [buf] * T if batch_sizes is None else [buf[:n] for n in batch_sizes]
+
+
 def forward(
     x: np.ndarray,
     state: tuple[np.ndarray, np.ndarray],
@@ -106,40 +119,45 @@ def forward(
     if w.bias_ih is not None:
         gates += w.bias_ih.data
         gates += w.bias_hh.data
-    i, f, g, o = _split(gates)
-
     h = np.empty((T + 1, B, P), dtype=x.dtype)  # states, in the order of the time axis
     c = np.empty((T + 1, B, H), dtype=x.dtype)
     tanh_c = np.empty((T, B, H), dtype=x.dtype)
     m = tanh_c if W_hr is None else np.empty((T, B, H), dtype=x.dtype)
-    hh = np.empty((B, GATES * H), dtype=x.dtype)  # scratch: h_{t-1} W_hhᵀ
-    ig = np.empty((B, H), dtype=x.dtype)  # scratch: i_t ⊙ g_t
     start = T if reverse else 0
     h[start], c[start] = state
 
+    # Per-step views, rows :n_t: step t reads h_prev[t], c_prev[t], writes h_cur[t], c_cur[t]
+    bs = batch_sizes
+    cur, prev = (slice(0, T), slice(1, T + 1)) if reverse else (slice(1, T + 1), slice(0, T))
+    h_prev, c_prev, h_cur, c_cur = (_steps(a, bs) for a in (h[prev], c[prev], h[cur], c[cur]))
+    ifgo, i_f, i, f, g, o = (_steps(a, bs) for a in (gates, gates[..., : 2 * H], *_split(gates)))
+    tanh_cur, m_cur = _steps(tanh_c, bs), _steps(m, bs)
+    hh = _rows(np.empty((B, GATES * H), dtype=x.dtype), T, bs)  # scratch: h_{t-1} W_hhᵀ
+    ig = _rows(np.empty((B, H), dtype=x.dtype), T, bs)  # scratch: i_t ⊙ g_t
+
     for t in range(T - 1, -1, -1) if reverse else range(T):
-        prev, cur = (t + 1, t) if reverse else (t, t + 1)
-        n = B if batch_sizes is None else batch_sizes[t]
         # Pre-activations: add the recurrent part h_{t-1} W_hhᵀ to the hoisted input part
-        np.matmul(h[prev, :n], W_hh.T, out=hh[:n])
-        gates[t, :n] += hh[:n]
-        sigmoid_(gates[t, :n, : 2 * H])  # i, f
-        tanh_(g[t, :n])
-        sigmoid_(o[t, :n])
+        np.matmul(h_prev[t], W_hh.T, out=hh[t])
+        ifgo[t] += hh[t]
+        sigmoid_(i_f[t])
+        tanh_(g[t])
+        sigmoid_(o[t])
         # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
-        np.multiply(f[t, :n], c[prev, :n], out=c[cur, :n])
-        np.multiply(i[t, :n], g[t, :n], out=ig[:n])
-        c[cur, :n] += ig[:n]
+        np.multiply(f[t], c_prev[t], out=c_cur[t])
+        np.multiply(i[t], g[t], out=ig[t])
+        c_cur[t] += ig[t]
         # m_t = o_t ⊙ tanh(c_t);  h_t = m_t, or W_hr m_t
-        np.tanh(c[cur, :n], out=tanh_c[t, :n])
+        np.tanh(c_cur[t], out=tanh_cur[t])
         if W_hr is None:
-            np.multiply(o[t, :n], tanh_c[t, :n], out=h[cur, :n])
+            np.multiply(o[t], tanh_cur[t], out=h_cur[t])
         else:
-            np.multiply(o[t, :n], tanh_c[t, :n], out=m[t, :n])
-            np.matmul(m[t, :n], W_hr.T, out=h[cur, :n])
+            np.multiply(o[t], tanh_cur[t], out=m_cur[t])
+            np.matmul(m_cur[t], W_hr.T, out=h_cur[t])
+        n = B if bs is None else bs[t]
         if n < B:  # finished sequences carry their state; zero gates give them no gradient
-            h[cur, n:] = h[prev, n:]
-            c[cur, n:] = c[prev, n:]
+            src, dst = (t + 1, t) if reverse else (t, t + 1)
+            h[dst, n:] = h[src, n:]
+            c[dst, n:] = c[src, n:]
             gates[t, n:] = 0
             tanh_c[t, n:] = 0
             m[t, n:] = 0  # the same buffer as tanh_c unless there is a projection
@@ -197,28 +215,35 @@ def backward(
     np.subtract(1, dc_dm, out=dc_dm)
     dc_dm *= o  # o ⊙ (1 − tanh²(c))
 
-    dh_next, dc_next = (np.array(d, dtype=x.dtype) for d in dstate)  # (B, P), (B, H)
+    dh_0, dc_0 = (np.array(d, dtype=x.dtype) for d in dstate)  # (B, P), (B, H): running
     dh = np.zeros((T if W_hr is not None else 1, B, P), dtype=x.dtype)  # all kept for dW_hr
-    dm = np.empty((B, H), dtype=x.dtype)
-    dc = np.empty((B, H), dtype=x.dtype)
     difg = dgates[..., : 3 * H].reshape(T, B, 3, H)  # di, df, dg side by side
 
+    # Per-step views, rows :n_t (names ending in _t); dh_next, dc_next run back to dh_0, dc_0
+    bs = cache.batch_sizes
+    dh_t = _steps(dh, bs) if W_hr is not None else _rows(dh[0], T, bs)
+    dm = dh_t if W_hr is None else _rows(np.empty((B, H), dtype=x.dtype), T, bs)
+    dc_buf = np.empty((B, H), dtype=x.dtype)
+    dc, dc_col = _rows(dc_buf, T, bs), _rows(dc_buf[:, None, :], T, bs)
+    dh_next, dc_next = _rows(dh_0, T, bs), _rows(dc_0, T, bs)
+    dy, do, dc_dm, f = (_steps(a, bs) for a in (dy, do, dc_dm, f))
+    dgates_t, difg_t = _steps(dgates, bs), _steps(difg, bs)
+
     for t in range(T) if cache.reverse else range(T - 1, -1, -1):
-        n = B if cache.batch_sizes is None else cache.batch_sizes[t]
-        dh_t = dh[t] if W_hr is not None else dh[0]
         # dh_t = dy_t + dh_t';  dm_t = dh_t, or W_hrᵀ dh_t
-        np.add(dy[t, :n], dh_next[:n], out=dh_t[:n])
-        dm_t = dh_t if W_hr is None else np.matmul(dh_t[:n], W_hr, out=dm[:n])
+        np.add(dy[t], dh_next[t], out=dh_t[t])
+        if W_hr is not None:
+            np.matmul(dh_t[t], W_hr, out=dm[t])
         # do_t = dm_t ⊙ tanh(c_t) ⊙ o_t(1 − o_t)
-        do[t, :n] *= dm_t[:n]
+        do[t] *= dm[t]
         # dc_t = dc_t' + dm_t ⊙ o_t ⊙ (1 − tanh²(c_t))
-        np.multiply(dm_t[:n], dc_dm[t, :n], out=dc[:n])
-        dc[:n] += dc_next[:n]
+        np.multiply(dm[t], dc_dm[t], out=dc[t])
+        dc[t] += dc_next[t]
         # di_t, df_t, dg_t = dc_t ⊙ (their local derivatives)
-        difg[t, :n] *= dc[:n, None, :]
+        difg_t[t] *= dc_col[t]
         # what goes back to step t-1: dc_t ⊙ f_t and W_hhᵀ dgates_t
-        np.multiply(dc[:n], f[t, :n], out=dc_next[:n])
-        np.matmul(dgates[t, :n], W_hh, out=dh_next[:n])
+        np.multiply(dc[t], f[t], out=dc_next[t])
+        np.matmul(dgates_t[t], W_hh, out=dh_next[t])
 
     # Weight gradients and dx over all steps at once
     dgates_2d = dgates.reshape(T * B, GATES * H)
@@ -231,7 +256,7 @@ def backward(
     if W_hr is not None:
         w.weight_hr.grad += dh.reshape(T * B, P).T @ cache.m.reshape(T * B, H)
     dx = (dgates_2d @ w.weight_ih.data).reshape(x.shape)
-    return dx, (dh_next, dc_next)
+    return dx, (dh_0, dc_0)
 
 
 class LSTMCell(Module):

@@ -1,0 +1,34 @@
+"""The benchmark entry point runs end to end (`--smoke`: one call per block) and reports sanely.
+
+Speed is not asserted: CI machines are shared. What is checked is that every requested row is
+there with positive times, ratios when torch is present, and a cache no larger than BPTT needs.
+"""
+
+import json
+
+import numpy as np
+
+from benchmarks.run import main
+from benchmarks.systems import cache_bytes
+
+
+def test_smoke_run_writes_table_and_json(tmp_path, capsys):
+    out = tmp_path / "smoke.json"
+    result = main(["--smoke", "--dtypes", "float64", "--out", str(out)])
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["cell"], r["mode"]) for r in rows] == [
+        ("LSTM", "train"), ("LSTM", "infer"), ("GRU", "train"), ("GRU", "infer"),
+    ]  # fmt: skip
+    for row in rows:
+        assert all(ms > 0 for ms in row["ms"].values())
+        assert {"gatednp", "naive"} <= set(row["ms"])
+        if "torch" in row["ms"]:
+            assert set(row["ratio_to_torch"]) == {"gatednp", "naive"}
+    assert result["machine"]["cpus"] >= 1
+    assert "| LSTM | float64 | tiny | train |" in capsys.readouterr().out
+
+
+def test_cache_holds_exactly_what_bptt_needs():
+    for cell in ("LSTM", "GRU"):
+        needed, held = cache_bytes(cell, (3, 2, 4, 5), np.float64)
+        assert held == needed
