@@ -60,6 +60,19 @@ def _split(a: np.ndarray) -> tuple[np.ndarray, ...]:
     return tuple(a[..., k * H : (k + 1) * H] for k in range(GATES))
 
 
+def _steps(a: np.ndarray, batch_sizes: np.ndarray | None) -> list[np.ndarray]:
+    """Per-step views a[t, :n_t] (the rows still running at step t), built once before a loop:
+    slicing inside the loop costs more than the arithmetic on tiny batches."""
+    if batch_sizes is None:
+        return list(a)
+    return [a_t[:n] for a_t, n in zip(a, batch_sizes)]
+
+
+def _rows(buf: np.ndarray, T: int, batch_sizes: np.ndarray | None) -> list[np.ndarray]:
+    """One (B, ...) buffer reused by every step, as the per-step views of `_steps`."""
+    return [buf] * T if batch_sizes is None else [buf[:n] for n in batch_sizes]
+
+
 def forward(
     x: np.ndarray,
     state: tuple[np.ndarray],
@@ -86,35 +99,40 @@ def forward(
         gates += w.bias_ih.data
         gates[..., : 2 * H] += w.bias_hh.data[: 2 * H]
         b_hn = w.bias_hh.data[2 * H :]
-    r, z, n_ = _split(gates)
-
     h = np.empty((T + 1, B, H), dtype=x.dtype)
     a = np.empty((T, B, H), dtype=x.dtype)
-    hh = np.empty((B, GATES * H), dtype=x.dtype)  # scratch: h_{t-1} W_hhᵀ
-    ra = np.empty((B, H), dtype=x.dtype)  # scratch: r_t ⊙ a_t
     h[T if reverse else 0] = state[0]
 
+    # Per-step views, rows :n_t: step t reads h_prev[t] and writes h_cur[t]
+    bs = batch_sizes
+    cur, prev = (slice(0, T), slice(1, T + 1)) if reverse else (slice(1, T + 1), slice(0, T))
+    h_prev, h_cur, a_t = _steps(h[prev], bs), _steps(h[cur], bs), _steps(a, bs)
+    r_z, r, z, n_ = (_steps(v, bs) for v in (gates[..., : 2 * H], *_split(gates)))
+    hh_buf = np.empty((B, GATES * H), dtype=x.dtype)  # scratch: h_{t-1} W_hhᵀ
+    hh, hh_rz, hh_n = (_rows(v, T, bs) for v in (hh_buf, hh_buf[:, : 2 * H], hh_buf[:, 2 * H :]))
+    ra = _rows(np.empty((B, H), dtype=x.dtype), T, bs)  # scratch: r_t ⊙ a_t
+
     for t in range(T - 1, -1, -1) if reverse else range(T):
-        prev, cur = (t + 1, t) if reverse else (t, t + 1)
-        n = B if batch_sizes is None else batch_sizes[t]
-        np.matmul(h[prev, :n], W_hh.T, out=hh[:n])
+        np.matmul(h_prev[t], W_hh.T, out=hh[t])
         # r_t, z_t = σ(hoisted input part + h_{t-1} W_hrᵀ, h_{t-1} W_hzᵀ)
-        gates[t, :n, : 2 * H] += hh[:n, : 2 * H]
-        sigmoid_(gates[t, :n, : 2 * H])
+        r_z[t] += hh_rz[t]
+        sigmoid_(r_z[t])
         # a_t = W_hn h_{t-1} + b_hn;  n_t = tanh(W_in x_t + b_in + r_t ⊙ a_t)
         if b_hn is None:
-            a[t, :n] = hh[:n, 2 * H :]
+            a_t[t][...] = hh_n[t]
         else:
-            np.add(hh[:n, 2 * H :], b_hn, out=a[t, :n])
-        np.multiply(r[t, :n], a[t, :n], out=ra[:n])
-        n_[t, :n] += ra[:n]
-        tanh_(n_[t, :n])
+            np.add(hh_n[t], b_hn, out=a_t[t])
+        np.multiply(r[t], a_t[t], out=ra[t])
+        n_[t] += ra[t]
+        tanh_(n_[t])
         # h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}, computed as n_t + z_t ⊙ (h_{t-1} − n_t)
-        np.subtract(h[prev, :n], n_[t, :n], out=h[cur, :n])
-        h[cur, :n] *= z[t, :n]
-        h[cur, :n] += n_[t, :n]
+        np.subtract(h_prev[t], n_[t], out=h_cur[t])
+        h_cur[t] *= z[t]
+        h_cur[t] += n_[t]
+        n = B if bs is None else bs[t]
         if n < B:  # finished sequences carry their state; zero gates give them no gradient
-            h[cur, n:] = h[prev, n:]
+            src, dst = (t + 1, t) if reverse else (t, t + 1)
+            h[dst, n:] = h[src, n:]
             gates[t, n:] = 0
             a[t, n:] = 0
 
@@ -147,26 +165,32 @@ def backward(
     dr *= a  # a ⊙ r(1 − r)
     np.subtract(1, z, out=dz)
     dz *= z
-    dz *= h_prev - n_  # (h_{t-1} − n) ⊙ z(1 − z)
+    np.subtract(h_prev, n_, out=da)  # da: scratch until the loop writes it
+    dz *= da  # (h_{t-1} − n) ⊙ z(1 − z)
     np.multiply(n_, n_, out=dn)
     np.subtract(1, dn, out=dn)
-    dn *= 1 - z  # (1 − z) ⊙ (1 − n²)
+    np.subtract(1, z, out=da)
+    dn *= da  # (1 − z) ⊙ (1 − n²)
 
-    dh_next = np.array(dstate[0], dtype=x.dtype)  # (B, H)
-    dh = np.empty((B, H), dtype=x.dtype)
-    dhz = np.empty((B, H), dtype=x.dtype)  # scratch: dh_t ⊙ z_t
+    # Per-step views, rows :n_t (names ending in _t); dh_next runs back to dh_0
+    bs = cache.batch_sizes
+    dh_0 = np.array(dstate[0], dtype=x.dtype)  # (B, H)
+    dh_next, dh = _rows(dh_0, T, bs), _rows(np.empty((B, H), dtype=x.dtype), T, bs)
+    dhz = _rows(np.empty((B, H), dtype=x.dtype), T, bs)  # scratch: dh_t ⊙ z_t
+    dy, r, z = (_steps(v, bs) for v in (dy, r, z))
+    dgates_t, dr_t, dz_t, da_t, dn_t = (_steps(v, bs) for v in (dgates, dr, dz, da, dn))
 
     for t in range(T) if cache.reverse else range(T - 1, -1, -1):
-        n = B if cache.batch_sizes is None else cache.batch_sizes[t]
-        np.add(dy[t, :n], dh_next[:n], out=dh[:n])  # dh_t = dy_t + dh_t'
-        dn[t, :n] *= dh[:n]  # dn_t = dh_t ⊙ (1 − z_t)(1 − n_t²)
-        dz[t, :n] *= dh[:n]  # dz_t = dh_t ⊙ (h_{t-1} − n_t) z_t(1 − z_t)
-        dr[t, :n] *= dn[t, :n]  # dr_t = dn_t ⊙ a_t r_t(1 − r_t)
-        np.multiply(dn[t, :n], r[t, :n], out=da[t, :n])  # da_t = dn_t ⊙ r_t
+        np.add(dy[t], dh_next[t], out=dh[t])  # dh_t = dy_t + dh_t'
+        dn_t[t] *= dh[t]  # dn_t = dh_t ⊙ (1 − z_t)(1 − n_t²)
+        dz_t[t] *= dh[t]  # dz_t = dh_t ⊙ (h_{t-1} − n_t) z_t(1 − z_t)
+        dr_t[t] *= dn_t[t]  # dr_t = dn_t ⊙ a_t r_t(1 − r_t)
+        np.multiply(dn_t[t], r[t], out=da_t[t])  # da_t = dn_t ⊙ r_t
         # dh_{t-1}' = dh_t ⊙ z_t + W_hhᵀ [dr|dz|da]_t
-        np.matmul(dgates[t, :n], W_hh, out=dh_next[:n])
-        np.multiply(dh[:n], z[t, :n], out=dhz[:n])
-        dh_next[:n] += dhz[:n]
+        np.matmul(dgates_t[t], W_hh, out=dh_next[t])
+        np.multiply(dh[t], z[t], out=dhz[t])
+        dh_next[t] += dhz[t]
+        n = B if bs is None else bs[t]
         if n < B:  # rows past their sequence's end: no gradient on either side
             da[t, n:] = 0
             dn[t, n:] = 0
@@ -181,7 +205,7 @@ def backward(
     if w.bias_ih is not None:
         w.bias_ih.grad += dgates_2d.sum(axis=0)
     dx = (dgates_2d @ w.weight_ih.data).reshape(x.shape)
-    return dx, (dh_next,)
+    return dx, (dh_0,)
 
 
 class GRUCell(Module):
