@@ -29,7 +29,7 @@ from .systems import SHAPES, SYSTEMS, cache_bytes, forward_flops
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PRESETS = {  # rounds, seconds per block, max calls per block, pause between blocks
-    "full": dict(shapes=list(SHAPES), rounds=5, block=0.4, max_calls=25, pause=0.25),
+    "full": dict(shapes=list(SHAPES), rounds=4, block=0.3, max_calls=15, pause=0.25),
     "quick": dict(shapes=["tiny", "small"], rounds=3, block=0.06, max_calls=10, pause=0.25),
     "smoke": dict(shapes=["tiny"], rounds=1, block=0.0, max_calls=1, pause=0.1),
 }
@@ -38,6 +38,7 @@ PRESETS = {  # rounds, seconds per block, max calls per block, pause between blo
 def machine(with_torch: bool) -> dict:
     """BLAS, threads and CPU of this run."""
     info = {"python": platform.python_version(), "numpy": np.__version__, "cpus": os.cpu_count()}
+    info["load_average"] = os.getloadavg()  # others' work on a shared machine skews timings
     try:
         cpu = Path("/proc/cpuinfo").read_text()
         info["cpu"] = next(

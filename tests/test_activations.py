@@ -21,7 +21,7 @@ def _whole_range(dtype, size=1 << 16):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("size", [7, 4096])  # below and above the size where σ switches method
+@pytest.mark.parametrize("size", [7, 4096])  # tiny and loop-sized blocks
 def test_sigmoid_equals_expit_to_rounding(dtype, size):
     x = _whole_range(dtype, size=1 << 16 if size > 1000 else 1 << 10)
     for start in range(0, x.size, size):
