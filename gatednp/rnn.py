@@ -36,6 +36,8 @@ NONLINEARITIES = ("tanh", "relu")
 
 
 def check_nonlinearity(nonlinearity: str) -> str:
+    if not isinstance(nonlinearity, str):
+        raise TypeError(f"nonlinearity must be 'tanh' or 'relu', got {type(nonlinearity).__name__}")
     if nonlinearity not in NONLINEARITIES:
         raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
     return nonlinearity
