@@ -3,11 +3,20 @@
 The gate math lives in lstm.py and gru.py; recurrent.py builds torch's layers from it.
 """
 
+from .gradcheck import GradcheckReport, gradcheck
 from .gru import GRUCell
 from .linear import Linear
+from .losses import huber_loss, l1_loss, mse_loss
 from .lstm import LSTMCell
+from .models import GRUModel, LSTMModel
 from .module import Module, Parameter
+from .optim import SGD, Adam, clip_grad_norm
 from .recurrent import GRU, LSTM
 
-__all__ = ["LSTM", "GRU", "LSTMCell", "GRUCell", "Linear", "Module", "Parameter"]
+__all__ = [
+    "LSTM", "GRU", "LSTMCell", "GRUCell", "Linear", "Module", "Parameter",
+    "LSTMModel", "GRUModel",
+    "mse_loss", "l1_loss", "huber_loss", "Adam", "SGD", "clip_grad_norm",
+    "gradcheck", "GradcheckReport",
+]  # fmt: skip
 __version__ = "0.1.0"

@@ -141,7 +141,8 @@ def forward(
             h[cur, n:] = h[prev, n:]
             c[cur, n:] = c[prev, n:]
             gates[t, n:] = 0
-            m[t, n:] = 0
+            tanh_c[t, n:] = 0
+            m[t, n:] = 0  # the same buffer as tanh_c unless there is a projection
 
     end = 0 if reverse else T
     y = h[:-1] if reverse else h[1:]

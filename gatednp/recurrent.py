@@ -267,6 +267,7 @@ class RNNBase(Module):
         if packing is not None:
             y = (y * packing.valid)[:, packing.unorder]
             final = [f[:, packing.unorder] for f in final]
+        self._ctx = None  # a stale cache must never meet the next backward
         if keep:
             self._ctx = dict(
                 caches=caches, masks=masks, packing=packing, batched=batched, y_shape=y.shape, B=B
@@ -306,12 +307,9 @@ class RNNBase(Module):
             dy = dy.transpose(1, 0, 2)
         _check_shape(dy, ctx["y_shape"], "dy (time-major)")
         L = self.num_layers * self.num_directions
-        if dstate is None:
-            dstate = (None,) * len(self.STATE)
+        parts = (None,) * len(self.STATE) if dstate is None else self._state_parts(dstate, "dstate")
         dstates = []
-        for part, name, size in zip(
-            self._state_parts(dstate, "dstate"), self.STATE, self.state_sizes
-        ):
+        for part, name, size in zip(parts, self.STATE, self.state_sizes):
             if part is None:
                 dstates.append(np.zeros((L, B, size), dtype=self.dtype))
                 continue

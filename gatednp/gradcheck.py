@@ -1,0 +1,229 @@
+"""Finite-difference gradient checks of a module's hand-written backward pass, per tensor.
+
+The loss is a random projection of every output, L = Σ ⟨out_k, R_k⟩ (for a layer: y and each
+final state), so a sign or ordering bug cannot hide the way it can behind `sum()`. The
+backward pass gets R as its upstream gradient; each parameter and each input (x, h0, c0) is
+then perturbed by ±ε and (L(θ + ε) − L(θ − ε)) / 2ε compared with the analytic gradient:
+
+    pass  ⇔  |analytic − numeric| ≤ atol·max(1, |L|) + rtol·|numeric|   element-wise
+
+with ε = 1e-6, atol = 1e-8, rtol = 1e-5 (TESTING.md: float64 only; float32 differences are
+useless for BPTT). By default every element is checked (the full Jacobian–vector product);
+`directions=k` instead checks ⟨∇L, u⟩ along k random directions over everything plus one
+random direction per tensor, which scales to long sequences.
+
+>>> import numpy as np, gatednp as gn
+>>> report = gn.gradcheck(gn.LSTM(3, 4, rng=0), np.random.default_rng(0).normal(size=(5, 2, 3)))
+>>> report.ok
+True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .linear import Linear
+from .module import Module
+from .recurrent import RNNBase
+
+__all__ = ["gradcheck", "GradcheckReport", "TensorReport"]
+
+
+@dataclass
+class TensorReport:
+    """One tensor's comparison: the largest absolute error and the error relative to scale."""
+
+    name: str
+    shape: tuple[int, ...]
+    max_abs_err: float
+    max_rel_err: float  # max |analytic − numeric| / max |numeric|
+    ok: bool
+
+
+@dataclass
+class GradcheckReport:
+    """Per-tensor results of `gradcheck`; `ok` is True when every tensor passes."""
+
+    loss: float
+    rows: list[TensorReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+    def __str__(self) -> str:
+        lines = [f"{'tensor':<24} {'shape':<14} {'max abs err':>12} {'max rel err':>12}  result"]
+        for r in self.rows:
+            verdict = "ok" if r.ok else "FAIL"
+            shape = str(r.shape)
+            lines.append(
+                f"{r.name:<24} {shape:<14} {r.max_abs_err:>12.2e} {r.max_rel_err:>12.2e}  {verdict}"
+            )
+        lines.append("all gradients agree" if self.ok else "GRADIENT CHECK FAILED")
+        return "\n".join(lines)
+
+
+class _Runner:
+    """Calls any supported module as inputs -> list of outputs, and upstreams -> input grads."""
+
+    def __init__(self, module: Module, x: np.ndarray, state, lengths) -> None:
+        self.module, self.lengths = module, lengths
+        self.layer = isinstance(module, RNNBase)
+        self.linear = isinstance(module, Linear)
+        self.pair = isinstance(state, tuple) or (
+            state is None and _state_names(module) == ("h", "c")
+        )
+        names = ("h0", "c0") if self.pair else ("h0",)
+        if state is None:
+            self.inputs = {"x": x}
+        else:
+            parts = state if isinstance(state, tuple) else (state,)
+            self.inputs = {"x": x, **dict(zip(names, parts, strict=True))}
+
+    def state(self, inputs: dict) -> tuple | np.ndarray | None:
+        parts = [inputs[k] for k in ("h0", "c0") if k in inputs]
+        if not parts:
+            return None
+        return tuple(parts) if self.pair else parts[0]
+
+    def outputs(self, inputs: dict) -> list[np.ndarray]:
+        m = self.module
+        if self.linear:
+            return [m(inputs["x"])]
+        if self.layer:
+            y, s = m(inputs["x"], self.state(inputs), lengths=self.lengths)
+        else:
+            s = m(inputs["x"], self.state(inputs))
+            y = None
+        parts = list(s) if isinstance(s, tuple) else [s]
+        return ([y] if y is not None else []) + parts
+
+    def backward(self, upstream: list[np.ndarray]) -> dict[str, np.ndarray]:
+        m = self.module
+        if self.linear:
+            return {"x": m.backward(upstream[0])}
+        if self.layer:
+            dy, dstate = upstream[0], upstream[1:]
+            dx, ds = m.backward(dy, tuple(dstate) if self.pair else dstate[0])
+        else:
+            dx, ds = m.backward(tuple(upstream) if self.pair else upstream[0])
+        ds = ds if isinstance(ds, tuple) else (ds,)
+        grads = {"x": dx}
+        if len(self.inputs) > 1:
+            grads.update(zip(("h0", "c0"), ds, strict=False))
+        return grads
+
+
+def _state_names(module: Module) -> tuple[str, ...]:
+    if isinstance(module, RNNBase):
+        return module.STATE
+    return ("h", "c") if type(module).__name__ == "LSTMCell" else ("h",)
+
+
+def gradcheck(
+    module: Module,
+    x: np.ndarray,
+    state=None,
+    *,
+    lengths=None,
+    eps: float = 1e-6,
+    atol: float = 1e-8,
+    rtol: float = 1e-5,
+    directions: int = 0,
+    seed: int = 0,
+) -> GradcheckReport:
+    """Check `module.backward` against central differences of a random projection loss.
+
+    Args:
+        module: a float64 LSTM, GRU, RNN, one of their cells, or Linear (training mode is
+            kept; a layer with dropout has its rng rewound before every forward).
+        x: its input, float64.
+        state: optional initial state ((h0, c0) for an LSTM or LSTMCell, else h0).
+        lengths: optional sequence lengths for a layer.
+        eps, atol, rtol: step and tolerances (see the module docstring).
+        directions: 0 for every element; k > 0 for k random directions plus one per tensor.
+        seed: seeds the projection R and the directions.
+
+    Returns:
+        a GradcheckReport with one row per parameter (torch names) and per input (x, h0, c0).
+    """
+    params = dict(module.named_parameters())
+    if any(p.data.dtype != np.float64 for p in params.values()):
+        raise TypeError(
+            "gradcheck needs a float64 module (float32 differences are too coarse); build it with dtype=np.float64"
+        )
+    rng = np.random.default_rng(seed)
+    runner = _Runner(module, x, state, lengths)
+    inputs = {k: np.array(v, dtype=np.float64) for k, v in runner.inputs.items()}
+    model_rng = getattr(module, "rng", None)
+    rng_state = model_rng.bit_generator.state if model_rng is not None else None
+
+    def evaluate() -> list[np.ndarray]:
+        if rng_state is not None:
+            model_rng.bit_generator.state = rng_state
+        return runner.outputs(inputs)
+
+    outs = evaluate()
+    R = [rng.standard_normal(o.shape) for o in outs]
+
+    def loss() -> float:
+        result = sum(float(np.vdot(o, r)) for o, r in zip(evaluate(), R, strict=True))
+        if getattr(module, "_caches", None):
+            module._caches.pop()  # a cell keeps one cache per call: drop the probe's
+        return result
+
+    # Analytic gradients: one backward with R as the upstream gradient
+    for p in params.values():
+        p.grad[...] = 0
+    L0 = sum(float(np.vdot(o, r)) for o, r in zip(outs, R, strict=True))
+    input_grads = runner.backward(R)
+    analytic = {**{k: p.grad.copy() for k, p in params.items()}, **input_grads}
+    arrays = {**{k: p.data for k, p in params.items()}, **inputs}
+
+    report = GradcheckReport(loss=L0)
+    tol_abs = atol * max(1.0, abs(L0))
+    for name, a in arrays.items():
+        g = analytic[name]
+        if directions:
+            us = [rng.standard_normal(a.shape) for _ in range(1 + directions)]
+            numeric = np.array([_directional(loss, a, u, eps) for u in us])
+            exact = np.array([float(np.vdot(g, u)) for u in us])
+        else:
+            numeric = _elementwise(loss, a, eps)
+            exact = g
+        err = np.abs(exact - numeric)
+        ok = bool(np.all(err <= tol_abs + rtol * np.abs(numeric)))
+        scale = float(np.max(np.abs(numeric))) if numeric.size else 0.0
+        max_err = float(err.max()) if err.size else 0.0
+        report.rows.append(
+            TensorReport(name, a.shape, max_err, max_err / scale if scale else max_err, ok)
+        )
+    return report
+
+
+def _elementwise(loss, a: np.ndarray, eps: float) -> np.ndarray:
+    """Central differences of `loss` for every element of `a` (perturbed in place, restored)."""
+    numeric = np.empty_like(a)
+    flat, out = a.reshape(-1), numeric.reshape(-1)
+    for k in range(flat.size):
+        keep = flat[k]
+        flat[k] = keep + eps
+        plus = loss()
+        flat[k] = keep - eps
+        minus = loss()
+        flat[k] = keep
+        out[k] = (plus - minus) / (2 * eps)
+    return numeric
+
+
+def _directional(loss, a: np.ndarray, u: np.ndarray, eps: float) -> float:
+    """(L(a + εu) − L(a − εu)) / 2ε, with `a` restored afterwards."""
+    keep = a.copy()
+    a += eps * u
+    plus = loss()
+    a[...] = keep - eps * u
+    minus = loss()
+    a[...] = keep
+    return (plus - minus) / (2 * eps)

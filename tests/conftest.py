@@ -1,0 +1,21 @@
+"""Hypothesis profiles and helpers shared by the tests.
+
+Profiles (choose with HYPOTHESIS_PROFILE): `ci` (default; bounded, derandomized, no deadline)
+and `dev` (more examples, random seeds).
+"""
+
+import os
+
+import numpy as np
+from hypothesis import settings
+
+settings.register_profile("ci", max_examples=15, deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def randomize(module, rng: np.random.Generator, scale: float = 0.6):
+    """Every parameter from U(-scale, scale): biases nonzero and bias_ih ≠ bias_hh."""
+    for _, p in module.named_parameters():
+        p.data[...] = rng.uniform(-scale, scale, p.data.shape)
+    return module
