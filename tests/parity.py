@@ -29,6 +29,7 @@ size of its terms. float32 bounds are the float64 ones moved to float32's ε ≈
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,21 +174,13 @@ def run_torch(module, inputs: dict, upstream: dict) -> dict:
     leaves = {k: torch.tensor(v, requires_grad=True) for k, v in inputs.items() if k != "lengths"}
     state = (leaves["h0"], leaves["c0"]) if pair else leaves["h0"]
     module.zero_grad()
-    lengths = inputs.get("lengths")
-    if cell:
-        out = module(leaves["x"], state)
-    elif lengths is None:
-        y, final = module(leaves["x"], state)
-        out = (y, *final) if pair else (y, final)
-    else:
-        rnn_utils, batch_first = torch.nn.utils.rnn, module.batch_first
-        packed = rnn_utils.pack_padded_sequence(
-            leaves["x"], torch.tensor(lengths), batch_first=batch_first, enforce_sorted=False
-        )
-        packed_y, final = module(packed, state)
-        T = inputs["x"].shape[1 if batch_first else 0]
-        y, _ = rnn_utils.pad_packed_sequence(packed_y, batch_first=batch_first, total_length=T)
-        out = (y, *final) if pair else (y, final)
+    with warnings.catch_warnings():  # torch's note that float32 LSTM + proj_size skips oneDNN
+        warnings.filterwarnings("ignore", "LSTM with projections is not supported with oneDNN")
+        if cell:
+            out = module(leaves["x"], state)
+        else:
+            y, final = _torch_layer(module, leaves["x"], state, inputs.get("lengths"))
+            out = (y, *final) if pair else (y, final)
     outputs = dict(zip(_names(cell, pair), out if isinstance(out, tuple) else (out,)))
     loss = sum((v * torch.from_numpy(upstream["d" + k])).sum() for k, v in outputs.items())
     loss.backward()
@@ -195,6 +188,22 @@ def run_torch(module, inputs: dict, upstream: dict) -> dict:
     results.update({f"grad/{k}": v.grad.numpy().copy() for k, v in leaves.items()})
     results.update({f"grad/{k}": p.grad.numpy().copy() for k, p in module.named_parameters()})
     return results
+
+
+def _torch_layer(module, x, state, lengths):
+    """torch layer forward; with lengths, packed (enforce_sorted=False) and padded back to T."""
+    if lengths is None:
+        return module(x, state)
+    import torch
+
+    rnn_utils, batch_first = torch.nn.utils.rnn, module.batch_first
+    packed = rnn_utils.pack_padded_sequence(
+        x, torch.tensor(lengths), batch_first=batch_first, enforce_sorted=False
+    )
+    packed_y, final = module(packed, state)
+    T = x.shape[1 if batch_first else 0]
+    y, _ = rnn_utils.pad_packed_sequence(packed_y, batch_first=batch_first, total_length=T)
+    return y, final
 
 
 def compare(gn_module, torch_module, x, state, lengths, rng: np.random.Generator) -> dict:
