@@ -84,10 +84,12 @@ def measure(name: str, actual, expected: np.ndarray, kind: str | None = None) ->
     bound = atol + rtol * np.abs(expected.astype(np.float64))
     rel = diff[expected != 0] / np.abs(expected[expected != 0])
     ratio = diff / bound
-    worst = np.unravel_index(np.argmax(ratio), ratio.shape) if ratio.size else ()
+    worst = (
+        tuple(int(i) for i in np.unravel_index(np.argmax(ratio), ratio.shape)) if ratio.size else ()
+    )
     detail = ""
     if ratio.size and ratio[worst] > 1:
-        detail = f" at {worst}: got {actual[worst]!r}, expected {expected[worst]!r}"
+        detail = f" at {worst}: got {float(actual[worst])!r}, expected {float(expected[worst])!r}"
     return Error(
         name,
         float(diff.max(initial=0.0)),
