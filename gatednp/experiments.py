@@ -34,7 +34,7 @@ CELLS = ("lstm", "gru", "rnn")
 DEFAULTS = {
     "consecutive": dict(seq_len=2, hidden=50, batch=20, steps=500, lr=0.01, clip=0.0),
     "sine": dict(seq_len=20, hidden=32, batch=32, steps=400, lr=0.01, clip=1.0),
-    "adding": dict(seq_len=100, hidden=64, batch=64, steps=3000, lr=0.005, clip=1.0),
+    "adding": dict(seq_len=100, hidden=64, batch=64, steps=3000, lr=0.005, clip=1.0, target=0.01),
     "copy": dict(seq_len=30, hidden=64, batch=64, steps=3000, lr=0.005, clip=1.0),
 }
 
@@ -102,6 +102,7 @@ class RunResult:
     test_loss: float = float("nan")
     test_metric: float = float("nan")
     solved_at: int | None = None  # first logged step whose validation loss was below target
+    solved_seconds: float | None = None
 
 
 def evaluate(model: SequenceModel, task: Task, x: np.ndarray, target: np.ndarray):
@@ -175,7 +176,7 @@ def train(
             )
             threshold = target if target is not None else stop_below
             if result.solved_at is None and threshold is not None and val_loss < threshold:
-                result.solved_at = step
+                result.solved_at, result.solved_seconds = step, elapsed
             if stop_below is not None and val_loss < stop_below:
                 break
     result.steps = len(result.losses)
@@ -189,18 +190,23 @@ def _duration(seconds: float) -> str:
     return f"{m}m{s:02d}s" if m else f"{s}s"
 
 
-def summary(results: list[RunResult]) -> str:
-    """A table: cell, steps, time, final training loss, test loss and metric vs the baseline."""
+def summary(results: list[RunResult], target: float | None = None) -> str:
+    """A table: cell, steps, time, final training loss, test loss and metric vs the baseline,
+    and (given `target`) the step and time at which the validation loss first fell below it."""
     task = results[0].task
+    reached = f"val < {target:g} at" if target is not None else ""
     lines = [
         f"{'cell':<10} {'steps':>6} {'time':>8} {'train loss':>11} {'test loss':>10} "
-        f"{task.metric_name:>14} {'test / baseline':>16}"
+        f"{task.metric_name:>14} {'test / baseline':>16} {reached:>17}"
     ]
     for r in results:
         final = np.mean(r.losses[-50:])
+        when = ""
+        if target is not None:
+            when = "never" if r.solved_at is None else f"{r.solved_at} ({r.solved_seconds:.0f}s)"
         lines.append(
             f"{r.cell:<10} {r.steps:>6} {r.seconds:>7.1f}s {final:>11.4f} {r.test_loss:>10.4f} "
-            f"{r.test_metric:>14.4f} {r.test_loss / task.baseline:>16.3f}"
+            f"{r.test_metric:>14.4f} {r.test_loss / task.baseline:>16.3f} {when:>17}"
         )
     lines.append(f"baseline loss (trivial answer, see tasks.py): {task.baseline:.4f}")
     return "\n".join(lines)
@@ -224,7 +230,7 @@ def _train_all(args: argparse.Namespace, task: Task, cells: list[str]) -> list[R
             train(
                 task, cell, hidden=args.hidden, steps=args.steps, batch=args.batch, lr=args.lr,
                 clip=args.clip, seed=args.seed, dtype=np.dtype(args.dtype),
-                log_every=args.log_every, stop_below=args.stop_below,
+                log_every=args.log_every, target=args.target, stop_below=args.stop_below,
             )
         )  # fmt: skip
     return results
@@ -256,7 +262,7 @@ def _experiment_training(args: argparse.Namespace) -> int:
     results = _train_all(args, task, args.cell or list(CELLS))
     print()
     print(f"{task.name} (T = {args.seq_len}, seed {args.seed})")
-    print(summary(results))
+    print(summary(results, args.target if args.target is not None else args.stop_below))
     if args.plot:
         _write_plots(lambda: _plot_training(results, args.plot))
     return 0
@@ -289,6 +295,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float)
     p.add_argument("--clip", type=float, help="max gradient norm (0: none)")
     p.add_argument("--copy-length", type=int, default=10, help="copy: symbols to remember")
+    p.add_argument("--target", type=float, help="report when the validation loss gets below")
     p.add_argument("--stop-below", type=float, help="stop when the validation loss is below")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
