@@ -87,16 +87,23 @@ def gate_heatmaps(
     Args:
         acts: {name: (T, H)} for one sequence, e.g. `{k: v[:, 0] for k, v in gates(...)[0, 0]}`.
         path: the PNG to write.
-        inputs: optional (T, I) inputs of that sequence, drawn as lines above the heatmaps.
+        inputs: optional (T, I) inputs of that sequence, drawn as a heatmap above the others.
         units: show at most this many hidden units.
     """
     plt = _pyplot()
     rows = len(acts) + (inputs is not None)
     fig, axes = plt.subplots(rows, 1, figsize=(9, 1.3 * rows + 0.6), sharex=True, squeeze=False)
     axes = axes[:, 0]
-    if inputs is not None:
-        axes[0].plot(np.asarray(inputs, dtype=np.float64))
+    if inputs is not None:  # a heatmap too, so that every panel has the same width
+        im = axes[0].imshow(
+            np.asarray(inputs, dtype=np.float64).T,
+            aspect="auto",
+            cmap="Greys",
+            interpolation="nearest",
+        )
         axes[0].set_ylabel("x", rotation=0, labelpad=12)
+        axes[0].set_yticks(range(inputs.shape[1]) if inputs.shape[1] <= 4 else [])
+        fig.colorbar(im, ax=axes[0], pad=0.01, fraction=0.03)
         axes = axes[1:]
     for ax, (name, a) in zip(axes, acts.items()):
         a = np.asarray(a, dtype=np.float64)[:, :units].T  # (units, T)
