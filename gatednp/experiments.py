@@ -15,6 +15,7 @@ gradient-norm clipping; float32 by default, like torch on a CPU.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from dataclasses import dataclass, field
@@ -128,7 +129,7 @@ def train(
     target: float | None = None,
     stop_below: float | None = None,
     test_size: int = 1000,
-    out=print,
+    out=functools.partial(print, flush=True),  # progress shows even when piped to a file
 ) -> RunResult:
     """Train `cell` on `task` with Adam; print progress every `log_every` steps (0: silent).
 
@@ -224,7 +225,8 @@ def _train_all(args: argparse.Namespace, task: Task, cells: list[str]) -> list[R
     results = []
     for cell in cells:
         print(
-            f"{task.name}: training {cell} (hidden {args.hidden}, batch {args.batch}, lr {args.lr})"
+            f"{task.name}: training {cell} (hidden {args.hidden}, batch {args.batch}, lr {args.lr})",
+            flush=True,
         )
         results.append(
             train(

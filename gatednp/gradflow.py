@@ -95,7 +95,10 @@ def run_gradflow(args: argparse.Namespace) -> int:
             cell, task.input_size, args.hidden, dtype=np.dtype(args.dtype), rng=args.seed
         )
         at_init = gradient_norms(SequenceModel(layer, 1, False, rng=args.seed), task, x, target)
-        print(f"gradflow: training {cell} on adding (T = {args.seq_len}) for {args.steps} steps")
+        print(
+            f"gradflow: training {cell} on adding (T = {args.seq_len}) for {args.steps} steps",
+            flush=True,
+        )
         r = train(
             task, cell, hidden=args.hidden, steps=args.steps, batch=args.batch, lr=args.lr,
             clip=args.clip, seed=args.seed, dtype=np.dtype(args.dtype), log_every=args.log_every,

@@ -319,7 +319,7 @@ def run_comparison(args: argparse.Namespace) -> int:
     target = args.stop_below or 0.01
     rows = []
     for cell in cells:
-        print(f"variants: training {cell} on adding (T = {args.seq_len})")
+        print(f"variants: training {cell} on adding (T = {args.seq_len})", flush=True)
         r = train(
             task, cell, hidden=args.hidden, steps=args.steps, batch=args.batch, lr=args.lr,
             clip=args.clip, seed=args.seed, dtype=np.dtype(args.dtype),

@@ -227,3 +227,23 @@ def test_without_matplotlib_the_experiment_still_prints_its_numbers(
     )
     assert "test / baseline" in out and "no plot: plotting needs matplotlib" in err
     assert not (tmp_path / "c.png").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_gated_cells_solve_a_short_adding_problem(cell):
+    """The short form of `experiment adding` (T = 100 is run by hand: see the report)."""
+    task = adding_task(30)
+    r = train(
+        task,
+        cell,
+        hidden=32,
+        steps=1500,
+        batch=64,
+        lr=0.01,
+        clip=1.0,
+        log_every=50,
+        stop_below=0.01,
+        out=lambda s: None,
+    )
+    assert r.solved_at is not None and r.test_loss < 0.02, f"{cell}: test MSE {r.test_loss:.4f}"
