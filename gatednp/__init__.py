@@ -3,6 +3,7 @@
 The gate math lives in lstm.py and gru.py; recurrent.py builds torch's layers from it.
 """
 
+from .checkpoint import load, save
 from .gradcheck import GradcheckReport, gradcheck
 from .gru import GRUCell
 from .linear import Linear
@@ -11,12 +12,17 @@ from .lstm import LSTMCell
 from .models import GRUModel, LSTMModel
 from .module import Module, Parameter
 from .optim import SGD, Adam, clip_grad_norm
-from .recurrent import GRU, LSTM
+from .recurrent import GRU, LSTM, RNN
+from .rnn import RNNCell
+from .streaming import Stateful
+from .train import train
 
 __all__ = [
-    "LSTM", "GRU", "LSTMCell", "GRUCell", "Linear", "Module", "Parameter",
-    "LSTMModel", "GRUModel",
+    "LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell", "Linear", "Module", "Parameter",
+    "LSTMModel", "GRUModel", "Stateful",
     "mse_loss", "l1_loss", "huber_loss", "Adam", "SGD", "clip_grad_norm",
     "gradcheck", "GradcheckReport",
+    "save", "load",
+    "train",
 ]  # fmt: skip
 __version__ = "0.1.0"

@@ -15,6 +15,7 @@ import numpy as np
 from .losses import mse_loss
 from .models import GRUModel, LSTMModel
 from .optim import Adam
+from .train import train
 
 __all__ = ["consecutive_numbers", "run_example", "main"]
 
@@ -46,16 +47,8 @@ def run_example(
     X, y = consecutive_numbers()
     model = model_class(input_size=1, hidden_size=HIDDEN_SIZE, output_size=1, rng=seed)
     optimizer = Adam(model.parameters(), lr=LR)
-    losses = []
-    for epoch in range(epochs):
-        optimizer.zero_grad()
-        pred = model(X)
-        loss, dpred = mse_loss(pred, y)
-        model.backward(dpred)
-        optimizer.step()
-        losses.append(loss)
-        if log_every and (epoch + 1) % log_every == 0:
-            print(f"  epoch {epoch + 1:4d}/{epochs}  loss {loss:.6f}")
+    # zero_grad, forward, loss, backward, step, once per epoch on the whole batch (train.py)
+    losses = train(model, mse_loss, optimizer, [(X, y)], epochs, log_every=log_every).losses
     model.eval()
     prediction = float(model(np.array([[[10.0], [11.0]]]))[0, 0])
     return ExampleResult(

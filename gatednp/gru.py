@@ -80,7 +80,7 @@ def forward(
     # Input projections of all steps in one GEMM; b_hr and b_hz join them, b_hn cannot (it is
     # multiplied by r_t) and is added to a_t in the loop
     gates = np.empty((T, B, GATES * H), dtype=x.dtype)  # (T, B, 3H): [r|z|n]
-    np.matmul(x.reshape(T * B, -1), W_ih.T, out=gates.reshape(T * B, GATES * H))
+    np.matmul(x.reshape(T * B, x.shape[2]), W_ih.T, out=gates.reshape(T * B, GATES * H))
     b_hn = None
     if w.bias_ih is not None:
         gates += w.bias_ih.data
@@ -177,7 +177,7 @@ def backward(
     if w.bias_hh is not None:
         w.bias_hh.grad += dgates_2d.sum(axis=0)
     da[...] = dn
-    w.weight_ih.grad += dgates_2d.T @ x.reshape(T * B, -1)
+    w.weight_ih.grad += dgates_2d.T @ x.reshape(T * B, x.shape[2])
     if w.bias_ih is not None:
         w.bias_ih.grad += dgates_2d.sum(axis=0)
     dx = (dgates_2d @ w.weight_ih.data).reshape(x.shape)
@@ -204,9 +204,11 @@ class GRUCell(Module):
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        from .recurrent import check_sizes
+        from .recurrent import check_dtype, check_flags, check_sizes
 
         check_sizes(input_size=input_size, hidden_size=hidden_size)
+        check_flags(bias=bias)
+        dtype = check_dtype(dtype)
         rng = as_rng(rng)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         bound = 1.0 / np.sqrt(hidden_size)

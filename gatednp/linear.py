@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .module import Module, Parameter, as_rng, init_uniform
-from .recurrent import check_float_array, check_sizes
+from .module import BackwardError, Module, Parameter, as_rng, init_uniform
+from .recurrent import check_dtype, check_flags, check_float_array, check_sizes
 
 __all__ = ["Linear"]
 
@@ -35,6 +35,8 @@ class Linear(Module):
         rng: np.random.Generator | int | None = None,
     ) -> None:
         check_sizes(in_features=in_features, out_features=out_features)
+        check_flags(bias=bias)
+        dtype = check_dtype(dtype)
         rng = as_rng(rng)
         self.in_features, self.out_features = in_features, out_features
         bound = 1.0 / np.sqrt(in_features)
@@ -65,7 +67,7 @@ class Linear(Module):
         """dy (..., out_features) -> dx (..., in_features); accumulates dW and db."""
         x = self._x
         if x is None:
-            raise RuntimeError(
+            raise BackwardError(
                 "Linear.backward() needs a forward pass in training mode first (once per forward)"
             )
         dy = check_float_array(dy, "dy", self.weight.data.dtype)

@@ -102,7 +102,7 @@ def forward(
 
     # Input projections of all steps in one GEMM: gates_t = x_t W_ihᵀ + b_ih + b_hh
     gates = np.empty((T, B, GATES * H), dtype=x.dtype)  # (T, B, 4H): [i|f|g|o]
-    np.matmul(x.reshape(T * B, -1), W_ih.T, out=gates.reshape(T * B, GATES * H))
+    np.matmul(x.reshape(T * B, x.shape[2]), W_ih.T, out=gates.reshape(T * B, GATES * H))
     if w.bias_ih is not None:
         gates += w.bias_ih.data
         gates += w.bias_hh.data
@@ -222,7 +222,7 @@ def backward(
 
     # Weight gradients and dx over all steps at once
     dgates_2d = dgates.reshape(T * B, GATES * H)
-    w.weight_ih.grad += dgates_2d.T @ x.reshape(T * B, -1)
+    w.weight_ih.grad += dgates_2d.T @ x.reshape(T * B, x.shape[2])
     w.weight_hh.grad += dgates_2d.T @ h_prev.reshape(T * B, P)
     if w.bias_ih is not None:
         db = dgates_2d.sum(axis=0)
@@ -259,9 +259,11 @@ class LSTMCell(Module):
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        from .recurrent import check_sizes
+        from .recurrent import check_dtype, check_flags, check_sizes
 
         check_sizes(input_size=input_size, hidden_size=hidden_size)
+        check_flags(bias=bias)
+        dtype = check_dtype(dtype)
         rng = as_rng(rng)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         bound = 1.0 / np.sqrt(hidden_size)

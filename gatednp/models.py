@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .linear import Linear
-from .module import Module
+from .module import BackwardError, Module
 from .recurrent import GRU, LSTM, RNNBase
 
 __all__ = ["LSTMModel", "GRUModel"]
@@ -24,12 +24,20 @@ class _LastStepModel(Module):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x (B, T, input_size) -> prediction (B, output_size)."""
+        if not isinstance(x, np.ndarray) or x.ndim != 3:
+            raise ValueError(
+                f"{type(self).__name__} expects input of shape (B, T, input_size), got "
+                + (f"shape {x.shape}" if isinstance(x, np.ndarray) else type(x).__name__)
+            )
+        self._out_shape = None
         out, _ = self.rnn(x)  # (B, T, H)
         self._out_shape = out.shape
         return self.fc(out[:, -1, :])  # (B, output_size)
 
     def backward(self, dpred: np.ndarray) -> np.ndarray:
         """dpred (B, output_size) -> dx (B, T, input_size); accumulates every parameter's grad."""
+        if getattr(self, "_out_shape", None) is None:
+            raise BackwardError(f"{type(self).__name__}.backward() needs a forward pass first")
         dout = np.zeros(self._out_shape, dtype=dpred.dtype)  # only the last step feeds the head
         dout[:, -1, :] = self.fc.backward(dpred)
         dx, _ = self.rnn.backward(dout)
@@ -49,6 +57,7 @@ class LSTMModel(_LastStepModel):
         self, input_size: int, hidden_size: int, output_size: int, *, dtype=np.float64, rng=None
     ):
         rng = np.random.default_rng(rng)
+        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
         self.lstm = LSTM(input_size, hidden_size, batch_first=True, dtype=dtype, rng=rng)
         self.fc = Linear(hidden_size, output_size, dtype=dtype, rng=rng)
 
@@ -64,6 +73,7 @@ class GRUModel(_LastStepModel):
         self, input_size: int, hidden_size: int, output_size: int, *, dtype=np.float64, rng=None
     ):
         rng = np.random.default_rng(rng)
+        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
         self.gru = GRU(input_size, hidden_size, batch_first=True, dtype=dtype, rng=rng)
         self.fc = Linear(hidden_size, output_size, dtype=dtype, rng=rng)
 

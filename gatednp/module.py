@@ -15,7 +15,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["Parameter", "Module", "Weights", "init_uniform", "as_rng"]
+__all__ = ["Parameter", "Module", "Weights", "BackwardError", "init_uniform", "as_rng"]
+
+
+class BackwardError(RuntimeError, ValueError):
+    """`backward` with no forward left to walk back (none yet, already walked back, or eval mode).
+
+    A RuntimeError as in torch, and a ValueError like every other misuse of the API.
+    """
 
 
 class Parameter:
@@ -108,6 +115,10 @@ class Module:
         With `strict`, missing and unexpected keys are an error listing every one of them; a
         mis-shaped value is always an error. Nothing is written unless every key checks out.
         """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(
+                f"state_dict must be a mapping from parameter names to arrays, got {type(state_dict).__name__}"
+            )
         params = dict(self.named_parameters())
         missing = [k for k in params if k not in state_dict]
         unexpected = [k for k in state_dict if k not in params]

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .module import Parameter
+from .module import Module, Parameter
 
 __all__ = ["Optimizer", "Adam", "SGD", "clip_grad_norm"]
 
@@ -68,7 +68,7 @@ class Optimizer:
     """
 
     def __init__(self, params: Iterable[Parameter], defaults: dict[str, Any]) -> None:
-        params = list(params)  # a generator is consumed once: materialise it
+        params = _parameter_list(params, type(self).__name__)
         if not params:
             raise ValueError("optimizer got an empty parameter list")
         seen = set()
@@ -259,7 +259,23 @@ class Optimizer:
         return np.zeros_like(self.params[i].data)
 
 
+def _parameter_list(params, who: str) -> list:
+    """`params` materialised as a list (a generator is consumed once); a module is an error."""
+    if isinstance(params, Module) or not isinstance(params, Iterable):
+        raise TypeError(
+            f"{who} expects an iterable of Parameters such as model.parameters(), "
+            f"got {type(params).__name__}"
+        )
+    return list(params)
+
+
+def _check_real(what: str, value) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"Invalid {what}: expected a real number, got {type(value).__name__}")
+
+
 def _check_nonnegative(what: str, value: float) -> None:
+    _check_real(what, value)
     if not 0.0 <= value:  # also rejects nan
         raise ValueError(f"Invalid {what}: {value}")
 
@@ -302,7 +318,7 @@ class Adam(Optimizer):
     ) -> None:
         defaults = dict(
             lr=lr,
-            betas=tuple(betas),
+            betas=tuple(betas) if isinstance(betas, (tuple, list)) else betas,
             eps=eps,
             weight_decay=weight_decay,
             amsgrad=bool(amsgrad),
@@ -322,9 +338,12 @@ class Adam(Optimizer):
         _check_nonnegative("learning rate", hyper["lr"])
         _check_nonnegative("epsilon value", hyper["eps"])
         betas = hyper["betas"]
+        if not isinstance(betas, tuple):
+            raise TypeError(f"betas must be a pair (beta1, beta2), got {type(betas).__name__}")
         if len(betas) != 2:
             raise ValueError(f"betas must be a pair (beta1, beta2), got {betas}")
         for index, beta in enumerate(betas):
+            _check_real(f"beta parameter at index {index}", beta)
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
         _check_nonnegative("weight_decay value", hyper["weight_decay"])
@@ -430,6 +449,7 @@ class SGD(Optimizer):
     def _validate(hyper: Mapping[str, Any]) -> None:
         _check_nonnegative("learning rate", hyper["lr"])
         _check_nonnegative("momentum value", hyper["momentum"])
+        _check_real("dampening value", hyper["dampening"])
         _check_nonnegative("weight_decay value", hyper["weight_decay"])
         if hyper["nesterov"] and (hyper["momentum"] <= 0 or hyper["dampening"] != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
@@ -515,7 +535,11 @@ def clip_grad_norm(
         >>> np.round(w.grad, 6)
         array([0.6, 0.8])
     """
-    grads = [p.grad for p in parameters if p.grad is not None]
+    grads = [p.grad for p in _parameter_list(parameters, "clip_grad_norm") if p.grad is not None]
+    _check_nonnegative("max_norm", max_norm)
+    _check_real("norm_type", norm_type)
+    if not norm_type > 0:
+        raise ValueError(f"Invalid norm_type: expected a positive number or inf, got {norm_type}")
     norm_type = float(norm_type)
     if not grads:
         return 0.0

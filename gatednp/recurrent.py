@@ -20,9 +20,12 @@ from types import ModuleType
 
 import numpy as np
 
-from .module import Module, Weights, as_rng, init_uniform
+from .module import BackwardError, Module, Weights, as_rng, init_uniform
 
-__all__ = ["RNNBase", "LSTM", "GRU", "check_sizes", "cell_forward", "cell_backward"]
+__all__ = [
+    "RNNBase", "LSTM", "GRU", "RNN", "check_sizes", "check_flags", "check_dtype", "cell_forward",
+    "cell_backward",
+]  # fmt: skip
 
 
 def check_sizes(**sizes: int) -> None:
@@ -32,6 +35,24 @@ def check_sizes(**sizes: int) -> None:
             raise TypeError(f"{name} must be an int, got {type(value).__name__}")
         if value <= 0:
             raise ValueError(f"{name} must be greater than zero, got {value}")
+
+
+def check_flags(**flags: bool) -> None:
+    """Every flag must be a bool: `check_flags(bidirectional="yes")` raises."""
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+
+
+def check_dtype(dtype) -> np.dtype:
+    """`dtype` as a floating-point np.dtype: `check_dtype(np.int64)` raises."""
+    try:
+        result = np.dtype(dtype)
+    except TypeError:
+        result = None
+    if result is None or not np.issubdtype(result, np.floating):
+        raise TypeError(f"dtype must be a floating-point dtype such as np.float64, got {dtype!r}")
+    return result
 
 
 def check_float_array(x, name: str, dtype: np.dtype) -> np.ndarray:
@@ -63,6 +84,7 @@ class RNNBase(Module):
     cell: ModuleType
     GATES: int
     STATE: tuple[str, ...]
+    cell_options: dict = {}  # extra keywords for the cell's forward (the RNN's nonlinearity)
 
     def __init__(
         self,
@@ -79,7 +101,10 @@ class RNNBase(Module):
         rng: np.random.Generator | int | None = None,
     ) -> None:
         check_sizes(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
-        if not isinstance(dropout, (int, float)) or isinstance(dropout, bool):
+        check_flags(bias=bias, batch_first=batch_first, bidirectional=bidirectional)
+        if not isinstance(dropout, (int, float, np.integer, np.floating)) or isinstance(
+            dropout, bool
+        ):
             raise TypeError(f"dropout must be a number in [0, 1), got {type(dropout).__name__}")
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be a number in [0, 1), got {dropout}")
@@ -91,8 +116,7 @@ class RNNBase(Module):
             raise ValueError(
                 f"proj_size has to be smaller than hidden_size, got {proj_size} >= {hidden_size}"
             )
-        if not np.issubdtype(np.dtype(dtype), np.floating):
-            raise TypeError(f"dtype must be a floating-point dtype, got {np.dtype(dtype)}")
+        dtype = check_dtype(dtype)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.proj_size = bidirectional, proj_size
@@ -193,8 +217,11 @@ class RNNBase(Module):
                 )
             return (state,)
         if not isinstance(state, (tuple, list)) or len(state) != 2:
+            given = type(state).__name__
+            if isinstance(state, (tuple, list)):
+                given = f"a {given} of {len(state)}"
             raise TypeError(
-                f"{type(self).__name__} expects {name} to be a pair (h, c), got {type(state).__name__}"
+                f"{type(self).__name__} expects {name} to be a pair (h, c), got {given}"
             )
         return tuple(state)
 
@@ -246,6 +273,7 @@ class RNNBase(Module):
                     reverse=reverse,
                     batch_sizes=batch_sizes,
                     keep_cache=keep,
+                    **self.cell_options,
                 )
                 if d == 1 and packing is not None:
                     y = packing.reverse(y)
@@ -295,7 +323,7 @@ class RNNBase(Module):
         """
         ctx = self._ctx
         if ctx is None:
-            raise RuntimeError(
+            raise BackwardError(
                 f"{type(self).__name__}.backward() needs a forward pass in training mode first "
                 f"(each forward can be walked back once; eval() keeps no cache)"
             )
@@ -374,7 +402,7 @@ class _Packing:
             raise ValueError(
                 f"lengths must be a 1-D array of {B} ints (one per sequence), got shape {lengths.shape} dtype {lengths.dtype}"
             )
-        if lengths.min() < 1 or lengths.max() > T:
+        if lengths.size and (lengths.min() < 1 or lengths.max() > T):
             raise ValueError(
                 f"lengths must lie in [1, T={T}], got min {lengths.min()} and max {lengths.max()}"
             )
@@ -445,6 +473,47 @@ class GRU(RNNBase):
         )  # fmt: skip
 
 
+class RNN(RNNBase):
+    """torch.nn.RNN (Elman, tanh or relu) in NumPy; the math is in rnn.py.
+
+    >>> import numpy as np, gatednp as gn
+    >>> rnn = gn.RNN(3, 4, num_layers=2, nonlinearity="relu", rng=0)
+    >>> y, h_n = rnn(np.zeros((5, 2, 3)))
+    >>> y.shape, h_n.shape
+    ((5, 2, 4), (2, 2, 4))
+    """
+
+    from . import rnn as cell
+
+    GATES = 1
+    STATE = ("h",)
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        *,
+        dtype=np.float64,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        self.nonlinearity = self.cell.check_nonlinearity(nonlinearity)
+        self.cell_options = {"nonlinearity": nonlinearity}
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+            dtype=dtype, rng=rng,
+        )  # fmt: skip
+
+    def extra_repr(self) -> str:
+        s = super().extra_repr()
+        return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity!r}"
+
+
 # -- cells: one step per call, one cache per call -----------------------------------------------
 
 
@@ -478,10 +547,13 @@ def cell_forward(
         parts.append(s.reshape(B, H))
     w = Weights(cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
     _, state_n, cache = kernel_forward(
-        np.ascontiguousarray(x.reshape(1, B, -1)), tuple(parts), w, keep_cache=cell.training
+        np.ascontiguousarray(x.reshape(1, B, cell.input_size)),
+        tuple(parts),
+        w,
+        keep_cache=cell.training,
     )
     if cell.training:
-        cell._caches.append((cache, unbatched))
+        cell._caches.append((cache, unbatched, names))
     return tuple(
         np.array(s.reshape(H) if unbatched else s) for s in state_n
     )  # copies: the cache keeps s
@@ -490,10 +562,15 @@ def cell_forward(
 def cell_backward(cell: Module, kernel_backward, dstate: tuple) -> tuple:
     """Walk back the most recent step not yet walked back: dstate' -> dx, dstate."""
     if not cell._caches:
-        raise RuntimeError(
+        raise BackwardError(
             f"{type(cell).__name__}.backward() called more times than forward() in training mode"
         )
-    cache, unbatched = cell._caches[-1]
+    cache, unbatched, names = cell._caches[-1]
+    if not isinstance(dstate, tuple) or len(dstate) != len(names):
+        raise TypeError(
+            f"{type(cell).__name__}.backward expects the gradient of its state as a tuple "
+            f"{tuple('d' + n for n in names)}, got {type(dstate).__name__}"
+        )
     B, H = cache.x.shape[1], cell.hidden_size
     dtype = cache.x.dtype
     parts = []

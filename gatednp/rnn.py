@@ -1,0 +1,197 @@
+"""The Elman RNN: the baseline without gates, forward and backward through time, and RNNCell.
+
+Shapes: T steps, B batch, I input features, H hidden units; torch's parameters
+    weight_ih (H, I), weight_hh (H, H), bias_ih (H,), bias_hh (H,)
+
+Forward, for each step t (torch's equations), with φ = tanh or relu:
+    a_t = W_ih x_t + b_ih + W_hh h_{t-1} + b_hh
+    h_t = φ(a_t)
+
+Backward, from the last step to the first; dh_t = dy_t + what step t+1 sends back:
+    da_t = dh_t ⊙ φ'(a_t)        φ' = 1 − h_t² (tanh) or [h_t > 0] (relu)
+    dh_{t-1}' = W_hhᵀ da_t
+and once, over all steps:
+    dW_ih = Σ_t da_t x_tᵀ     dW_hh = Σ_t da_t h_{t-1}ᵀ     db_ih = db_hh = Σ_t da_t     dx_t = W_ihᵀ da_t
+
+Why gates exist: dh_{t-1}' = W_hhᵀ (φ'(a_t) ⊙ dh_t) multiplies the gradient by the same matrix at
+every step, so over k steps it shrinks or grows like ‖W_hh‖ᵏ (the vanishing / exploding
+gradient). The LSTM's cell path dc_{t-1} = dc_t ⊙ f_t has no such product with a weight matrix.
+The loop is arranged as in lstm.py (hoisted input GEMM, local derivatives before the backward
+loop, weight GEMMs after).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+
+from .module import Module, Parameter, Weights, as_rng, init_uniform
+
+__all__ = ["RNNCell", "forward", "backward", "NONLINEARITIES"]
+
+GATES = 1
+NONLINEARITIES = ("tanh", "relu")
+
+
+def check_nonlinearity(nonlinearity: str) -> str:
+    if not isinstance(nonlinearity, str):
+        raise TypeError(f"nonlinearity must be 'tanh' or 'relu', got {type(nonlinearity).__name__}")
+    if nonlinearity not in NONLINEARITIES:
+        raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+    return nonlinearity
+
+
+@dataclass
+class RNNCache:
+    """What backward needs from forward: inputs and states (φ' is read off h_t)."""
+
+    w: Weights
+    x: np.ndarray  # (T, B, I)
+    h: np.ndarray  # (T+1, B, H): h_0 at the start of the direction, then each h_t
+    nonlinearity: str
+    reverse: bool
+    batch_sizes: np.ndarray | None
+
+
+def forward(
+    x: np.ndarray,
+    state: tuple[np.ndarray],
+    w: Weights,
+    *,
+    reverse: bool = False,
+    batch_sizes: np.ndarray | None = None,
+    keep_cache: bool = True,
+    nonlinearity: str = "tanh",
+) -> tuple[np.ndarray, tuple[np.ndarray], RNNCache | None]:
+    """Run one layer in one direction over a whole sequence.
+
+    Args and returns as `lstm.forward`, with the state a 1-tuple `(h,)` of shape (B, H) and
+    `nonlinearity` "tanh" or "relu".
+    """
+    T, B, _ = x.shape
+    W_ih, W_hh = w.weight_ih.data, w.weight_hh.data
+    H = W_hh.shape[0]
+
+    # Input part of every pre-activation in one GEMM: a_t = x_t W_ihᵀ + b_ih + b_hh
+    a = np.empty((T, B, H), dtype=x.dtype)
+    np.matmul(x.reshape(T * B, x.shape[2]), W_ih.T, out=a.reshape(T * B, H))
+    if w.bias_ih is not None:
+        a += w.bias_ih.data
+        a += w.bias_hh.data
+    h = np.empty((T + 1, B, H), dtype=x.dtype)
+    hh = np.empty((B, H), dtype=x.dtype)  # scratch: h_{t-1} W_hhᵀ
+    h[T if reverse else 0] = state[0]
+
+    for t in range(T - 1, -1, -1) if reverse else range(T):
+        prev, cur = (t + 1, t) if reverse else (t, t + 1)
+        n = B if batch_sizes is None else batch_sizes[t]
+        # h_t = φ(a_t), a_t = hoisted input part + h_{t-1} W_hhᵀ
+        np.matmul(h[prev, :n], W_hh.T, out=hh[:n])
+        a[t, :n] += hh[:n]
+        if nonlinearity == "tanh":
+            np.tanh(a[t, :n], out=h[cur, :n])
+        else:
+            np.maximum(a[t, :n], 0, out=h[cur, :n])
+        if n < B:  # finished sequences carry their state
+            h[cur, n:] = h[prev, n:]
+
+    y = h[:-1] if reverse else h[1:]
+    cache = RNNCache(w, x, h, nonlinearity, reverse, batch_sizes) if keep_cache else None
+    return y, (h[0 if reverse else T],), cache
+
+
+def backward(
+    cache: RNNCache, dy: np.ndarray, dstate: tuple[np.ndarray]
+) -> tuple[np.ndarray, tuple[np.ndarray]]:
+    """BPTT through one layer and direction; accumulates into the parameters' `.grad`.
+
+    Args and returns as `lstm.backward`, with the state gradient a 1-tuple `(dh,)`.
+    """
+    w, x, h = cache.w, cache.x, cache.h
+    T, B, _ = x.shape
+    H = h.shape[-1]
+    W_hh = w.weight_hh.data
+    h_prev, h_t = (h[1:], h[:-1]) if cache.reverse else (h[:-1], h[1:])  # (T, B, H) each
+
+    # Local derivative φ'(a_t) of every step at once, read off h_t; the loop multiplies by dh_t
+    da = np.empty_like(h_t)  # (T, B, H)
+    if cache.nonlinearity == "tanh":
+        np.multiply(h_t, h_t, out=da)
+        np.subtract(1, da, out=da)  # 1 − h_t²
+    else:
+        np.greater(h_t, 0, out=da)  # [h_t > 0], written as 0.0 / 1.0
+
+    dh_next = np.array(dstate[0], dtype=x.dtype)  # (B, H)
+    for t in range(T) if cache.reverse else range(T - 1, -1, -1):
+        n = B if cache.batch_sizes is None else cache.batch_sizes[t]
+        # da_t = (dy_t + dh_t') ⊙ φ'(a_t);  dh_{t-1}' = W_hhᵀ da_t
+        dh_next[:n] += dy[t, :n]
+        da[t, :n] *= dh_next[:n]
+        np.matmul(da[t, :n], W_hh, out=dh_next[:n])
+        if n < B:  # rows past their sequence's end: no gradient
+            da[t, n:] = 0
+
+    # Weight gradients and dx over all steps at once
+    da_2d = da.reshape(T * B, H)
+    w.weight_ih.grad += da_2d.T @ x.reshape(T * B, x.shape[2])
+    w.weight_hh.grad += da_2d.T @ h_prev.reshape(T * B, H)
+    if w.bias_ih is not None:
+        db = da_2d.sum(axis=0)
+        w.bias_ih.grad += db
+        w.bias_hh.grad += db
+    dx = (da_2d @ w.weight_ih.data).reshape(x.shape)
+    return dx, (dh_next,)
+
+
+class RNNCell(Module):
+    """One Elman step, torch.nn.RNNCell's parameters and call; a loop over it is BPTT.
+
+    >>> import numpy as np, gatednp as gn
+    >>> cell = gn.RNNCell(3, 5, nonlinearity="relu", rng=0)
+    >>> h = cell(np.ones((2, 3)))
+    >>> dx, dh0 = cell.backward(np.ones((2, 5)))
+    >>> h.shape, dx.shape, dh0.shape
+    ((2, 5), (2, 3), (2, 5))
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        *,
+        dtype=np.float64,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        from .recurrent import check_dtype, check_flags, check_sizes
+
+        check_sizes(input_size=input_size, hidden_size=hidden_size)
+        check_flags(bias=bias)
+        dtype = check_dtype(dtype)
+        self.nonlinearity = check_nonlinearity(nonlinearity)
+        rng = as_rng(rng)
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        bound = 1.0 / np.sqrt(hidden_size)
+        H = hidden_size
+        self.weight_ih = init_uniform(rng, (H, input_size), bound, dtype)
+        self.weight_hh = init_uniform(rng, (H, H), bound, dtype)
+        self.bias_ih: Parameter | None = init_uniform(rng, (H,), bound, dtype) if bias else None
+        self.bias_hh: Parameter | None = init_uniform(rng, (H,), bound, dtype) if bias else None
+        self._caches: list = []
+
+    def forward(self, x: np.ndarray, h: np.ndarray | None = None) -> np.ndarray:
+        """x (B, I) or (I,), h (B, H) or (H,) -> h'."""
+        from .recurrent import cell_forward
+
+        step = partial(forward, nonlinearity=self.nonlinearity)
+        return cell_forward(self, step, x, None if h is None else (h,), ("h",))[0]
+
+    def backward(self, dh: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """dh' -> dx, dh, for the most recent call not yet walked back."""
+        from .recurrent import cell_backward
+
+        dx, (dh0,) = cell_backward(self, backward, (dh,))
+        return dx, dh0
