@@ -30,6 +30,7 @@ from .tasks import TASKS, Task
 __all__ = ["SequenceModel", "make_layer", "train", "RunResult", "add_parser", "run"]
 
 CELLS = ("lstm", "gru", "rnn")
+_say = functools.partial(print, flush=True)  # progress shows even when piped to a file
 
 # Per-task defaults, tuned to solve (or fail) in minutes on 2 cores; every one is an option.
 DEFAULTS = {
@@ -129,7 +130,7 @@ def train(
     target: float | None = None,
     stop_below: float | None = None,
     test_size: int = 1000,
-    out=functools.partial(print, flush=True),  # progress shows even when piped to a file
+    out=None,
 ) -> RunResult:
     """Train `cell` on `task` with Adam; print progress every `log_every` steps (0: silent).
 
@@ -143,11 +144,12 @@ def train(
         target: record the first logged step whose validation loss is below this.
         stop_below: stop once the validation loss is below this (and record the step).
         test_size: size of the final test set (the validation set is a quarter of it).
+        out: where progress lines go (default: printed and flushed).
 
     Returns:
         a RunResult with the per-step losses and the final test loss and metric.
     """
-    dtype = np.dtype(dtype)
+    dtype, out = np.dtype(dtype), out or _say
     layer = make_layer(cell, task.input_size, hidden, dtype=dtype, rng=seed)
     model = SequenceModel(layer, task.output_size, task.per_step, rng=seed)
     opt = Adam(model.parameters(), lr=lr)

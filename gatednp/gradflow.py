@@ -10,6 +10,9 @@ shrinks geometrically (Bengio et al. 1994; Hochreiter 1991) — the vanishing gr
 cell state has the additive path ∂c_t/∂c_{t-1} = diag(f_t), which a forget gate near 1 keeps
 near the identity; the GRU's h_t = (1 − z_t) n_t + z_t h_{t-1} has diag(z_t) the same way.
 
+`lstm-fb1` is the LSTM with its forget-gate bias set to 1 at init (variants.init_forget_bias):
+torch's init gives f ≈ σ(0) = 1/2, which halves the cell-state gradient at every step.
+
 The measurement is a hand-written BPTT loop over the cell classes: T forward calls of
 LSTMCell / GRUCell / RNNCell (weights copied from the trained layer), then T backward calls,
 each of which returns the gradient with respect to the previous state.
@@ -32,7 +35,7 @@ LAGS = (0, 1, 2, 5, 10, 20, 50, 100, 200)
 
 def _cell_like(layer: Module) -> Module:
     """A float64 cell with the weights of a one-layer LSTM / GRU / RNN layer."""
-    from . import gru, lstm, recurrent
+    from . import gru, lstm, rnn
 
     kind = layer.cell.__name__.rsplit(".", 1)[-1]
     I, H = layer.input_size, layer.hidden_size
@@ -41,7 +44,7 @@ def _cell_like(layer: Module) -> Module:
     elif kind == "gru":
         cell = gru.GRUCell(I, H, dtype=np.float64)
     else:
-        cell = recurrent.RNNCell(I, H, nonlinearity=layer.nonlinearity, dtype=np.float64)
+        cell = rnn.RNNCell(I, H, nonlinearity=layer.nonlinearity, dtype=np.float64)
     for name, p in cell.named_parameters():
         p.data[...] = getattr(layer, f"{name}_l0").data
     return cell
@@ -90,7 +93,7 @@ def run_gradflow(args: argparse.Namespace) -> int:
     task = adding_task(args.seq_len)
     x, target = task.batch(np.random.default_rng(args.seed + 3), args.batch, np.float64)
     series = {}
-    for cell in args.cell or ["rnn", "lstm", "gru"]:
+    for cell in args.cell or ["rnn", "lstm", "lstm-fb1", "gru"]:
         layer = make_layer(
             cell, task.input_size, args.hidden, dtype=np.dtype(args.dtype), rng=args.seed
         )

@@ -130,14 +130,14 @@ def gradient_norms(
     """‖∂L/∂h_t‖ against the lag T − t (log scale), one line per named series.
 
     Args:
-        norms: {name: (T,) norms indexed by lag 0, 1, ...}; names with "trained" are dashed.
+        norms: {name: (T,) norms indexed by lag 0, 1, ...}; names end in "init" or "trained" (dashed); one colour per name before that.
         path: the PNG to write.
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     colors = {}
     for name, n in norms.items():
-        cell = name.split()[0]
+        cell = name.rsplit(" ", 1)[0]  # "lstm (c) trained" -> "lstm (c)": one colour per series
         color = colors.setdefault(cell, f"C{len(colors)}")
         style = "--" if "trained" in name else "-"
         n = np.asarray(n, dtype=np.float64)

@@ -5,7 +5,6 @@ import builtins
 import numpy as np
 import pytest
 
-import gatednp as gn
 from gatednp import cli, plots
 from gatednp.experiments import SequenceModel, make_layer, train
 from gatednp.gradflow import gradient_norms
@@ -107,7 +106,7 @@ def test_make_layer_rejects_unknown_cells():
         make_layer("lsmt", 1, 2, dtype=np.float64, rng=0)
 
 
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
 def test_gradient_norms_end_at_the_layers_dh0(cell):
     """The cell loop's last entry, ‖∂L/∂h_0‖, equals what the layer's own backward returns."""
     task = adding_task(12)
@@ -219,7 +218,7 @@ def test_without_matplotlib_the_experiment_still_prints_its_numbers(
         capsys,
         "consecutive",
         "--cell",
-        "rnn" if hasattr(gn, "RNN") else "gru",
+        "rnn",
         "--steps",
         "3",
         "--plot",
@@ -227,6 +226,20 @@ def test_without_matplotlib_the_experiment_still_prints_its_numbers(
     )
     assert "test / baseline" in out and "no plot: plotting needs matplotlib" in err
     assert not (tmp_path / "c.png").exists()
+
+
+def test_gradient_vanishes_at_init_unless_the_forget_gate_starts_open():
+    """At init ‖∂L/∂h_0‖ / ‖∂L/∂h_T‖ is tiny for the tanh RNN and torch's LSTM init (f ≈ σ(0));
+    a forget bias of 1 (variants.init_forget_bias) lets ~10⁴× more through at T = 40."""
+    task = adding_task(40)
+    x, target = task.batch(np.random.default_rng(5), 16, np.float64)
+    ratio = {}
+    for cell in ("rnn", "lstm", "lstm-fb1"):
+        model = SequenceModel(make_layer(cell, 2, 32, dtype=np.float64, rng=0), 1, False, rng=0)
+        n = gradient_norms(model, task, x, target)["h"]
+        ratio[cell] = n[40] / n[0]
+    assert ratio["rnn"] < 1e-7 and ratio["lstm"] < 1e-7, ratio
+    assert ratio["lstm-fb1"] > 1e3 * ratio["lstm"] and ratio["lstm-fb1"] > 1e-5, ratio
 
 
 @pytest.mark.slow

@@ -113,3 +113,22 @@ def test_gates_unbatched_and_projection():
 def test_gates_rejects_other_modules():
     with pytest.raises(TypeError, match="layer must be"):
         gates(gn.LSTMCell(2, 3), np.zeros((2, 2)))
+
+
+def test_rnn_gives_its_states_in_time_order_for_both_directions():
+    rng = np.random.default_rng(2)
+    layer = randomize(gn.RNN(2, 3, bidirectional=True, rng=rng), rng)
+    x, h0 = rng.standard_normal((4, 2, 2)), rng.standard_normal((2, 2, 3))
+    acts = gates(layer, x, h0)
+    assert sorted(acts[0, 1]) == ["h"]
+    sd = layer.state_dict()
+    for d, suffix in enumerate(("_l0", "_l0_reverse")):
+        W, R = sd["weight_ih" + suffix], sd["weight_hh" + suffix]
+        b = sd["bias_ih" + suffix] + sd["bias_hh" + suffix]
+        h = acts[0, d]["h"]
+        for t in range(4):
+            prev = t + 1 if d else t - 1
+            h_prev = h0[d] if prev in (-1, 4) else h[prev]
+            np.testing.assert_allclose(
+                h[t], np.tanh(x[t] @ W.T + h_prev @ R.T + b), rtol=1e-12, atol=1e-13
+            )
