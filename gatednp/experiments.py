@@ -26,6 +26,7 @@ import numpy as np
 from .linear import Linear
 from .module import Module
 from .optim import Adam, clip_grad_norm
+from .recurrent import RNNBase
 from .tasks import TASKS, Task
 
 __all__ = ["SequenceModel", "make_layer", "train", "RunResult", "add_parser", "run"]
@@ -242,7 +243,7 @@ def _train_all(args: argparse.Namespace, task: Task, cells: list[str]) -> list[R
 
 
 def _plot_training(results: list[RunResult], path: str) -> list[str]:
-    """Loss curves to `path`, and for each gated cell its gates on one test sequence."""
+    """Loss curves to `path`, and for each LSTM / GRU / RNN its gates on one test sequence."""
     from . import plots
     from .inspect import gates
 
@@ -251,7 +252,7 @@ def _plot_training(results: list[RunResult], path: str) -> list[str]:
     written = [plots.loss_curves(curves, path, baseline=task.baseline, title=task.name)]
     x, _ = task.batch(np.random.default_rng(0), 1, np.dtype(results[0].model.fc.weight.dtype))
     for r in results:
-        if r.cell in ("lstm", "gru"):
+        if isinstance(r.model.rnn, RNNBase):  # gates() reads the torch-shaped layers' caches
             acts = {k: v[:, 0] for k, v in gates(r.model.rnn, x)[(0, 0)].items()}
             gate_path = path.rsplit(".", 1)[0] + f"-gates-{r.cell}.png"
             written.append(

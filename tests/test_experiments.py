@@ -174,20 +174,9 @@ def test_cli_gradflow_and_variants_print_tables(capsys):
 
 def test_plots_write_pngs(tmp_path, capsys):
     pytest.importorskip("matplotlib", reason="the plot extra is not installed")
-    out, _ = run_cli(
-        capsys,
-        "sine",
-        "-T",
-        "5",
-        "--cell",
-        "lstm",
-        "gru",
-        "--steps",
-        "3",
-        "--plot",
-        str(tmp_path / "s.png"),
-    )
-    for name in ("s.png", "s-gates-lstm.png", "s-gates-gru.png"):
+    argv = "sine -T 5 --cell lstm gru rnn --steps 3 --plot".split() + [str(tmp_path / "s.png")]
+    out, _ = run_cli(capsys, *argv)
+    for name in ("s.png", "s-gates-lstm.png", "s-gates-gru.png", "s-gates-rnn.png"):
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
         assert f"wrote {tmp_path / name}" in out
     path = plots.gradient_norms({"rnn init": np.array([1.0, 0.1, 0.0])}, str(tmp_path / "g.png"))
