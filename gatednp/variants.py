@@ -314,7 +314,7 @@ def run_comparison(args: argparse.Namespace) -> int:
     for key, value in COMPARISON.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
-    cells = args.cell or ["lstm", *list(VARIANTS)[:4], "gru", "gru-rb"]
+    cells = args.cell or ["lstm", *list(VARIANTS)[:4], "gru", "gru-rb", "rnn"]
     task = adding_task(args.seq_len)
     target = args.stop_below or 0.01
     rows = []
