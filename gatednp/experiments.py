@@ -28,6 +28,7 @@ from .module import Module
 from .optim import Adam, clip_grad_norm
 from .recurrent import RNNBase
 from .tasks import TASKS, Task
+from .variants import VARIANTS
 
 __all__ = ["SequenceModel", "make_layer", "train", "RunResult", "add_parser", "run"]
 
@@ -55,11 +56,9 @@ def make_layer(kind: str, input_size: int, hidden_size: int, *, dtype, rng) -> M
         from .recurrent import RNN
 
         return RNN(input_size, hidden_size, nonlinearity="tanh", dtype=dtype, rng=rng)
-    from . import variants
-
-    if kind in variants.VARIANTS:
-        return variants.VARIANTS[kind](input_size, hidden_size, dtype=dtype, rng=rng)
-    known = [*CELLS, *variants.VARIANTS]
+    if kind in VARIANTS:
+        return VARIANTS[kind](input_size, hidden_size, dtype=dtype, rng=rng)
+    known = [*CELLS, *VARIANTS]
     raise ValueError(f"cell must be one of {known}, got {kind!r}")
 
 
@@ -293,7 +292,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("name", choices=[*TASKS, "gradflow", "variants"])
-    p.add_argument("--cell", nargs="+", help="lstm, gru, rnn or variant names (default: all)")
+    names = ", ".join([*CELLS, *VARIANTS])
+    p.add_argument("--cell", nargs="+", help=f"any of {names} (default: a set per experiment)")
     p.add_argument("--seq-len", "-T", type=int, help="T (copy: the delay)")
     p.add_argument("--hidden", type=int)
     p.add_argument("--batch", type=int)
