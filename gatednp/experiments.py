@@ -26,7 +26,7 @@ import numpy as np
 from .linear import Linear
 from .module import Module
 from .optim import Adam, clip_grad_norm
-from .recurrent import RNNBase
+from .recurrent import GRU, LSTM, RNN, RNNBase
 from .tasks import TASKS, Task
 from .variants import VARIANTS
 
@@ -46,15 +46,11 @@ DEFAULTS = {
 
 def make_layer(kind: str, input_size: int, hidden_size: int, *, dtype, rng) -> Module:
     """A one-layer recurrent module by name: lstm, gru, rnn, or a name from variants.VARIANTS."""
-    from .recurrent import GRU, LSTM
-
     if kind == "lstm":
         return LSTM(input_size, hidden_size, dtype=dtype, rng=rng)
     if kind == "gru":
         return GRU(input_size, hidden_size, dtype=dtype, rng=rng)
     if kind == "rnn":
-        from .recurrent import RNN
-
         return RNN(input_size, hidden_size, nonlinearity="tanh", dtype=dtype, rng=rng)
     if kind in VARIANTS:
         return VARIANTS[kind](input_size, hidden_size, dtype=dtype, rng=rng)
