@@ -307,7 +307,8 @@ COMPARISON = dict(seq_len=50, hidden=32, batch=64, steps=1500, lr=0.005, clip=1.
 
 
 def run_comparison(args: argparse.Namespace) -> int:
-    """`python -m gatednp experiment variants`: train each variant on adding, print a table."""
+    """`python -m gatednp experiment variants`: train each variant on adding until its validation
+    MSE is below --stop-below (default 0.01) or --steps run out; print a table."""
     from .experiments import _write_plots, train
     from .tasks import adding_task
 
@@ -323,12 +324,12 @@ def run_comparison(args: argparse.Namespace) -> int:
         r = train(
             task, cell, hidden=args.hidden, steps=args.steps, batch=args.batch, lr=args.lr,
             clip=args.clip, seed=args.seed, dtype=np.dtype(args.dtype),
-            log_every=args.log_every, target=target,
+            log_every=args.log_every, stop_below=target,
         )  # fmt: skip
         rows.append(r)
     print()
     print(
-        f"adding problem, T = {args.seq_len}, hidden {args.hidden}, {args.steps} steps, seed {args.seed}"
+        f"adding problem, T = {args.seq_len}, hidden {args.hidden}, up to {args.steps} steps, seed {args.seed}"
     )
     print(
         f"{'variant':<10} {'':<38} {'params':>7} {'test MSE':>9} {'val<' + str(target):>10} {'time':>7}"
@@ -340,7 +341,7 @@ def run_comparison(args: argparse.Namespace) -> int:
             f"{r.cell:<10} {DESCRIPTIONS.get(r.cell, ''):<38} {n:>7} {r.test_loss:>9.4f} {solved:>10} {r.seconds:>6.1f}s"
         )
     print(
-        f"(val<{target}: first logged step whose validation MSE was below it; baseline MSE 0.167)"
+        f"(val<{target}: the logged step where the validation MSE fell below it and training stopped; baseline MSE 0.167)"
     )
     if args.plot:
         from .plots import loss_curves
