@@ -117,10 +117,10 @@ def run_gradflow(args: argparse.Namespace) -> int:
     print(
         f"mean ‖∂L/∂h_(T−k)‖ over {args.batch} sequences of the adding problem, T = {args.seq_len}"
     )
-    print(f"{'':<18}" + "".join(f"{'k=' + str(k):>10}" for k in lags) + f"{'k=T / k=0':>11}")
+    print(f"{'':<21}" + "".join(f"{'k=' + str(k):>10}" for k in lags) + f"{'k=T / k=0':>11}")
     for name, n in series.items():
         ratio = n[-1] / n[0] if n[0] else float("nan")
-        print(f"{name:<18}" + "".join(f"{n[k]:>10.2e}" for k in lags) + f"{ratio:>11.1e}")
+        print(f"{name:<21}" + "".join(f"{n[k]:>10.2e}" for k in lags) + f"{ratio:>11.1e}")
     if args.plot:
         from .plots import gradient_norms as plot
 

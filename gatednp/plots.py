@@ -134,7 +134,7 @@ def gradient_norms(
         path: the PNG to write.
     """
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(9, 4.5))
     colors = {}
     for name, n in norms.items():
         cell = name.rsplit(" ", 1)[0]  # "lstm (c) trained" -> "lstm (c)": one colour per series
@@ -145,7 +145,7 @@ def gradient_norms(
     ax.set(yscale="log", xlabel="lag T − t (steps between h_t and the loss)")
     ax.set_ylabel(ylabel or "mean ‖∂L/∂h_t‖")
     ax.set_title(title)
-    ax.legend()
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")  # beside the lines
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
