@@ -206,7 +206,7 @@ def summary(results: list[RunResult], target: float | None = None) -> str:
             when = "never" if r.solved_at is None else f"{r.solved_at} ({r.solved_seconds:.0f}s)"
         lines.append(
             f"{r.cell:<10} {r.steps:>6} {r.seconds:>7.1f}s {final:>11.4f} {r.test_loss:>10.4f} "
-            f"{r.test_metric:>14.4f} {r.test_loss / task.baseline:>16.3f} {when:>17}"
+            f"{r.test_metric:>14.4f} {r.test_loss / task.baseline:>16.3g} {when:>17}"
         )
     lines.append(f"baseline loss (trivial answer, see tasks.py): {task.baseline:.4f}")
     return "\n".join(lines)
