@@ -119,8 +119,8 @@ def run_gradflow(args: argparse.Namespace) -> int:
     )
     print(f"{'':<21}" + "".join(f"{'k=' + str(k):>10}" for k in lags) + f"{'k=T / k=0':>11}")
     for name, n in series.items():
-        ratio = n[-1] / n[0] if n[0] else float("nan")
-        print(f"{name:<21}" + "".join(f"{n[k]:>10.2e}" for k in lags) + f"{ratio:>11.1e}")
+        ratio = f"{n[-1] / n[0]:.1e}" if n[0] else "-"  # c_T gets no gradient of its own
+        print(f"{name:<21}" + "".join(f"{n[k]:>10.2e}" for k in lags) + f"{ratio:>11}")
     if args.plot:
         from .plots import gradient_norms as plot
 
