@@ -240,15 +240,17 @@ def _train_all(args: argparse.Namespace, task: Task, cells: list[str]) -> list[R
 def _plot_training(results: list[RunResult], path: str) -> list[str]:
     """Loss curves to `path`, and for each LSTM / GRU / RNN its gates on one test sequence."""
     from . import plots
-    from .inspect import gates
+    from .introspect import gate_activations
 
     task = results[0].task
     curves = {r.cell: r.losses for r in results}
     written = [plots.loss_curves(curves, path, baseline=task.baseline, title=task.name)]
     x, _ = task.batch(np.random.default_rng(0), 1, np.dtype(results[0].model.fc.weight.dtype))
     for r in results:
-        if isinstance(r.model.rnn, RNNBase):  # gates() reads the torch-shaped layers' caches
-            acts = {k: v[:, 0] for k, v in gates(r.model.rnn, x)[(0, 0)].items()}
+        if isinstance(
+            r.model.rnn, RNNBase
+        ):  # gate_activations() reads the torch-shaped layers' caches
+            acts = {k: v[:, 0] for k, v in gate_activations(r.model.rnn, x)[(0, 0)].items()}
             gate_path = path.rsplit(".", 1)[0] + f"-gates-{r.cell}.png"
             written.append(
                 plots.gate_heatmaps(

@@ -1,10 +1,10 @@
-"""gates(): the activations it returns are the ones the equations give, in time order."""
+"""gate_activations(): the activations it returns are the ones the equations give, in time order."""
 
 import numpy as np
 import pytest
 
 import gatednp as gn
-from gatednp.inspect import gates
+from gatednp import gate_activations
 from tests.conftest import randomize
 
 
@@ -58,7 +58,7 @@ def test_gates_equal_the_equations_for_every_layer_and_direction(kind):
     x = rng.standard_normal((T, B, 3))
     h0 = rng.standard_normal((4, B, 4))
     state = (h0, rng.standard_normal((4, B, 4))) if kind == "lstm" else h0
-    acts = gates(layer, x, state)
+    acts = gate_activations(layer, x, state)
     assert sorted(acts) == [(0, 0), (0, 1), (1, 0), (1, 1)]
     sd = layer.state_dict()
     layer_input = x
@@ -83,9 +83,9 @@ def test_gates_with_lengths_equal_each_sequence_run_alone(kind):
     layer = randomize(cls(2, 3, bidirectional=True, batch_first=True, rng=rng), rng)
     lengths = np.array([3, 6, 1, 4])
     x = rng.standard_normal((4, 6, 2))
-    acts = gates(layer, x, lengths=lengths)
+    acts = gate_activations(layer, x, lengths=lengths)
     for b, L in enumerate(lengths):
-        alone = gates(layer, x[b : b + 1, :L])
+        alone = gate_activations(layer, x[b : b + 1, :L])
         for key, per_dir in acts.items():
             for name, a in per_dir.items():
                 assert a.shape[:2] == (6, 4)  # time-major although the layer is batch_first
@@ -96,30 +96,30 @@ def test_gates_with_lengths_equal_each_sequence_run_alone(kind):
 def test_gates_leave_no_cache_and_restore_the_mode():
     layer = gn.LSTM(2, 3, num_layers=2, dropout=0.5, rng=0).eval()
     x = np.random.default_rng(0).standard_normal((4, 1, 2))
-    acts = gates(layer, x)
+    acts = gate_activations(layer, x)
     assert not layer.training and layer.dropout == 0.5
     with pytest.raises(RuntimeError, match="forward pass in training mode"):
         layer.backward(np.zeros((4, 1, 3)))
-    y, _ = layer(x)  # dropout plays no part in what gates() reports
+    y, _ = layer(x)  # dropout plays no part in what gate_activations() reports
     np.testing.assert_array_equal(acts[1, 0]["h"], y)
 
 
 def test_gates_unbatched_and_projection():
     layer = gn.LSTM(2, 4, proj_size=2, rng=0)
-    acts = gates(layer, np.ones((5, 2)))
+    acts = gate_activations(layer, np.ones((5, 2)))
     assert acts[0, 0]["h"].shape == (5, 1, 2) and acts[0, 0]["c"].shape == (5, 1, 4)
 
 
 def test_gates_rejects_other_modules():
     with pytest.raises(TypeError, match="layer must be"):
-        gates(gn.LSTMCell(2, 3), np.zeros((2, 2)))
+        gate_activations(gn.LSTMCell(2, 3), np.zeros((2, 2)))
 
 
 def test_rnn_gives_its_states_in_time_order_for_both_directions():
     rng = np.random.default_rng(2)
     layer = randomize(gn.RNN(2, 3, bidirectional=True, rng=rng), rng)
     x, h0 = rng.standard_normal((4, 2, 2)), rng.standard_normal((2, 2, 3))
-    acts = gates(layer, x, h0)
+    acts = gate_activations(layer, x, h0)
     assert sorted(acts[0, 1]) == ["h"]
     sd = layer.state_dict()
     for d, suffix in enumerate(("_l0", "_l0_reverse")):

@@ -1,10 +1,10 @@
 """Look inside a forward pass: every gate's activation at every step, per layer and direction.
 
 A layer in training mode already keeps, for backward, each (layer, direction)'s post-activation
-gates and states (the caches of lstm.forward / gru.forward / rnn.forward). `gates` runs one such
+gates and states (the caches of lstm.forward / gru.forward / rnn.forward). `gate_activations` runs one such
 forward and hands them out in time order, so inspection costs the normal path nothing:
 
-    acts = gates(lstm, x)                   # {(layer, direction): {"i": (T, B, H), ...}}
+    acts = gate_activations(lstm, x)                   # {(layer, direction): {"i": (T, B, H), ...}}
     acts[0, 0]["f"][:, 0]                   # the forget gate of sequence 0, step by step
 
 Keys: LSTM i, f, g, o, c, h; GRU r, z, n, h; RNN h. `h` is each step's output h_t (P wide for an
@@ -19,12 +19,12 @@ import numpy as np
 
 from .recurrent import RNNBase
 
-__all__ = ["gates", "GATE_NAMES"]
+__all__ = ["gate_activations", "GATE_NAMES"]
 
 GATE_NAMES = {"lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n"), "rnn": ()}  # by cell file
 
 
-def gates(
+def gate_activations(
     layer: RNNBase, x: np.ndarray, state=None, *, lengths=None
 ) -> dict[tuple[int, int], dict[str, np.ndarray]]:
     """Run `layer` on x and return every gate's activation at every step.
@@ -44,7 +44,7 @@ def gates(
         x (B = 1 for unbatched input); arrays are copies.
 
     >>> import numpy as np, gatednp as gn
-    >>> acts = gates(gn.LSTM(2, 3, bidirectional=True, rng=0), np.zeros((5, 4, 2)))
+    >>> acts = gate_activations(gn.LSTM(2, 3, bidirectional=True, rng=0), np.zeros((5, 4, 2)))
     >>> sorted(acts), sorted(acts[0, 1]), acts[0, 1]["f"].shape
     ([(0, 0), (0, 1)], ['c', 'f', 'g', 'h', 'i', 'o'], (5, 4, 3))
     """
