@@ -6,6 +6,7 @@ The gate math lives in lstm.py and gru.py; recurrent.py builds torch's layers fr
 from .checkpoint import load, save
 from .gradcheck import GradcheckReport, gradcheck
 from .gru import GRUCell
+from .introspect import gate_activations
 from .linear import Linear
 from .losses import huber_loss, l1_loss, mse_loss
 from .lstm import LSTMCell
@@ -21,7 +22,7 @@ __all__ = [
     "LSTM", "GRU", "RNN", "LSTMCell", "GRUCell", "RNNCell", "Linear", "Module", "Parameter",
     "LSTMModel", "GRUModel", "Stateful",
     "mse_loss", "l1_loss", "huber_loss", "Adam", "SGD", "clip_grad_norm",
-    "gradcheck", "GradcheckReport",
+    "gradcheck", "GradcheckReport", "gate_activations",
     "save", "load",
     "train",
 ]  # fmt: skip

@@ -7,6 +7,8 @@ import sys
 
 import numpy as np
 
+from . import experiments
+
 __all__ = ["main"]
 
 
@@ -69,6 +71,7 @@ COMMANDS = {
         _demo,
     ),
     "gradcheck": (_gradcheck_parser, _gradcheck),
+    "experiment": (experiments.add_parser, experiments.run),
 }
 
 

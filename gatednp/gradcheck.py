@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .cells import CellBase
 from .linear import Linear
 from .module import Module
 from .recurrent import RNNBase
@@ -117,9 +118,7 @@ class _Runner:
 
 
 def _state_names(module: Module) -> tuple[str, ...]:
-    if isinstance(module, RNNBase):
-        return module.STATE
-    return ("h", "c") if type(module).__name__ == "LSTMCell" else ("h",)
+    return module.STATE if isinstance(module, (RNNBase, CellBase)) else ()
 
 
 def gradcheck(

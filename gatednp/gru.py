@@ -34,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import sigmoid_, tanh_
-from .module import Module, Parameter, Weights, as_rng, init_uniform
+from .cells import CellBase
+from .module import Weights
 
 __all__ = ["GRUCell", "forward", "backward"]
 
@@ -208,7 +209,7 @@ def backward(
     return dx, (dh_0,)
 
 
-class GRUCell(Module):
+class GRUCell(CellBase):
     """One GRU step, torch.nn.GRUCell's parameters and call; a loop over it is BPTT.
 
     >>> import numpy as np, gatednp as gn
@@ -219,39 +220,7 @@ class GRUCell(Module):
     ((2, 5), (2, 3), (2, 5))
     """
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        bias: bool = True,
-        *,
-        dtype=np.float64,
-        rng: np.random.Generator | int | None = None,
-    ) -> None:
-        from .recurrent import check_dtype, check_flags, check_sizes
-
-        check_sizes(input_size=input_size, hidden_size=hidden_size)
-        check_flags(bias=bias)
-        dtype = check_dtype(dtype)
-        rng = as_rng(rng)
-        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        bound = 1.0 / np.sqrt(hidden_size)
-        G, H = GATES, hidden_size
-        self.weight_ih = init_uniform(rng, (G * H, input_size), bound, dtype)
-        self.weight_hh = init_uniform(rng, (G * H, H), bound, dtype)
-        self.bias_ih: Parameter | None = init_uniform(rng, (G * H,), bound, dtype) if bias else None
-        self.bias_hh: Parameter | None = init_uniform(rng, (G * H,), bound, dtype) if bias else None
-        self._caches: list = []
-
-    def forward(self, x: np.ndarray, h: np.ndarray | None = None) -> np.ndarray:
-        """x (B, I) or (I,), h (B, H) or (H,) -> h'."""
-        from .recurrent import cell_forward
-
-        return cell_forward(self, forward, x, None if h is None else (h,), ("h",))[0]
-
-    def backward(self, dh: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """dh' -> dx, dh, for the most recent call not yet walked back."""
-        from .recurrent import cell_backward
-
-        dx, (dh0,) = cell_backward(self, backward, (dh,))
-        return dx, dh0
+    GATES = GATES
+    STATE = ("h",)
+    kernel_forward = staticmethod(forward)
+    kernel_backward = staticmethod(backward)

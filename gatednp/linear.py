@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .checks import check_dtype, check_flags, check_float_array, check_sizes
 from .module import BackwardError, Module, Parameter, as_rng, init_uniform
-from .recurrent import check_dtype, check_flags, check_float_array, check_sizes
 
 __all__ = ["Linear"]
 

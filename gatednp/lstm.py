@@ -41,7 +41,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import sigmoid_, tanh_
-from .module import Module, Parameter, Weights, as_rng, init_uniform
+from .cells import CellBase
+from .module import Weights
 
 __all__ = ["LSTMCell", "forward", "backward"]
 
@@ -259,7 +260,7 @@ def backward(
     return dx, (dh_0, dc_0)
 
 
-class LSTMCell(Module):
+class LSTMCell(CellBase):
     """One LSTM step, torch.nn.LSTMCell's parameters and call; a loop over it is BPTT.
 
     Each call keeps its own cache; `backward` walks them back newest first, so a hand-written
@@ -275,42 +276,7 @@ class LSTMCell(Module):
     (2, 3)
     """
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        bias: bool = True,
-        *,
-        dtype=np.float64,
-        rng: np.random.Generator | int | None = None,
-    ) -> None:
-        from .recurrent import check_dtype, check_flags, check_sizes
-
-        check_sizes(input_size=input_size, hidden_size=hidden_size)
-        check_flags(bias=bias)
-        dtype = check_dtype(dtype)
-        rng = as_rng(rng)
-        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        bound = 1.0 / np.sqrt(hidden_size)
-        G, H = GATES, hidden_size
-        self.weight_ih = init_uniform(rng, (G * H, input_size), bound, dtype)
-        self.weight_hh = init_uniform(rng, (G * H, H), bound, dtype)
-        self.bias_ih: Parameter | None = init_uniform(rng, (G * H,), bound, dtype) if bias else None
-        self.bias_hh: Parameter | None = init_uniform(rng, (G * H,), bound, dtype) if bias else None
-        self._caches: list = []
-
-    def forward(
-        self, x: np.ndarray, state: tuple[np.ndarray, np.ndarray] | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """x (B, I) or (I,), state (h, c) each (B, H) or (H,) -> (h', c')."""
-        from .recurrent import cell_forward
-
-        return cell_forward(self, forward, x, state, ("h", "c"))
-
-    def backward(
-        self, dstate: tuple[np.ndarray | None, np.ndarray | None]
-    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """(dh', dc') -> dx, (dh, dc), for the most recent call not yet walked back."""
-        from .recurrent import cell_backward
-
-        return cell_backward(self, backward, dstate)
+    GATES = GATES
+    STATE = ("h", "c")
+    kernel_forward = staticmethod(forward)
+    kernel_backward = staticmethod(backward)

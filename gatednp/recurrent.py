@@ -1,15 +1,10 @@
 """What LSTM, GRU and RNN share: the torch-shaped layers built on one layer's forward/backward.
 
 A cell file (lstm.py, gru.py, rnn.py) knows the gate math of one layer in one direction. This
-file stacks layers, runs the two directions, applies dropout between layers, accepts
-`batch_first` and unbatched input, and handles variable lengths the way
-`pack_padded_sequence(..., enforce_sorted=False)` + `pad_packed_sequence` do in torch:
-
-- the batch is sorted by decreasing length and each step runs only the sequences still going
-  (`batch_sizes`, as in torch's PackedSequence); finished rows keep their state;
-- the reverse direction of a sequence of length L starts at step L−1: each sequence is reversed
-  within its own length, run forwards, and its output reversed back;
-- outputs past a sequence's length are zero and receive no gradient.
+file stacks layers, runs the two directions, applies dropout between layers, and accepts
+`batch_first`, unbatched input and variable `lengths` (packing.py: torch's
+`pack_padded_sequence(..., enforce_sorted=False)` + `pad_packed_sequence`; outputs past a
+sequence's length are zero and receive no gradient).
 
 State tensors have torch's shape (D·num_layers, B, H_out), index = layer·D + direction.
 """
@@ -20,58 +15,11 @@ from types import ModuleType
 
 import numpy as np
 
+from .checks import check_dtype, check_flags, check_float_array, check_shape, check_sizes
 from .module import BackwardError, Module, Weights, as_rng, init_uniform
+from .packing import Packing
 
-__all__ = [
-    "RNNBase", "LSTM", "GRU", "RNN", "check_sizes", "check_flags", "check_dtype", "cell_forward",
-    "cell_backward",
-]  # fmt: skip
-
-
-def check_sizes(**sizes: int) -> None:
-    """Every size must be a positive int: `check_sizes(input_size=3, hidden_size=0)` raises."""
-    for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-        if value <= 0:
-            raise ValueError(f"{name} must be greater than zero, got {value}")
-
-
-def check_flags(**flags: bool) -> None:
-    """Every flag must be a bool: `check_flags(bidirectional="yes")` raises."""
-    for name, value in flags.items():
-        if not isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
-
-
-def check_dtype(dtype) -> np.dtype:
-    """`dtype` as a floating-point np.dtype: `check_dtype(np.int64)` raises."""
-    try:
-        result = np.dtype(dtype)
-    except TypeError:
-        result = None
-    if result is None or not np.issubdtype(result, np.floating):
-        raise TypeError(f"dtype must be a floating-point dtype such as np.float64, got {dtype!r}")
-    return result
-
-
-def check_float_array(x, name: str, dtype: np.dtype) -> np.ndarray:
-    """`x` as an ndarray of exactly the module's float dtype (no silent cast)."""
-    if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a NumPy array, got {type(x).__name__}")
-    if x.dtype.kind != "f":  # np.issubdtype(x.dtype, np.floating), 1.5 µs cheaper
-        raise TypeError(f"{name} must be a floating-point array, got dtype {x.dtype}")
-    if x.dtype != dtype:
-        raise ValueError(
-            f"{name} has dtype {x.dtype} but the module's parameters are {np.dtype(dtype)}; "
-            f"convert one of them (no silent cast)"
-        )
-    return x
-
-
-def _check_shape(a: np.ndarray, expected: tuple[int, ...], name: str) -> None:
-    if a.shape != expected:
-        raise ValueError(f"Expected {name} size {expected}, got {a.shape}")
+__all__ = ["RNNBase", "LSTM", "GRU", "RNN"]
 
 
 class RNNBase(Module):
@@ -205,7 +153,7 @@ class RNNBase(Module):
         for part, name, size in zip(parts, self.STATE, self.state_sizes):
             part = check_float_array(part, f"{name}0", self.dtype)
             expected = (L, B, size) if batched else (L, size)
-            _check_shape(part, expected, f"{name}0")
+            check_shape(part, expected, f"{name}0")
             out.append(part if batched else part[:, None, :])
         return out
 
@@ -247,7 +195,7 @@ class RNNBase(Module):
         x, batched = self._time_major(x)
         T, B, _ = x.shape
         states = self._initial_state(state, B, batched)
-        packing = None if lengths is None else _Packing(lengths, T, B, batched)
+        packing = None if lengths is None else Packing(lengths, T, B, batched)
         if packing is not None:
             x = x[:, packing.order]
             states = [s[:, packing.order] for s in states]
@@ -333,7 +281,7 @@ class RNNBase(Module):
             dy = dy[:, None, :]
         elif self.batch_first:
             dy = dy.transpose(1, 0, 2)
-        _check_shape(dy, ctx["y_shape"], "dy (time-major)")
+        check_shape(dy, ctx["y_shape"], "dy (time-major)")
         L = self.num_layers * self.num_directions
         parts = (None,) * len(self.STATE) if dstate is None else self._state_parts(dstate, "dstate")
         dstates = []
@@ -342,7 +290,7 @@ class RNNBase(Module):
                 dstates.append(np.zeros((L, B, size), dtype=self.dtype))
                 continue
             part = check_float_array(part, f"d{name}_n", self.dtype)
-            _check_shape(part, (L, B, size) if batched else (L, size), f"d{name}_n")
+            check_shape(part, (L, B, size) if batched else (L, size), f"d{name}_n")
             dstates.append(part if batched else part[:, None, :])
         self._ctx = None
 
@@ -383,41 +331,6 @@ class RNNBase(Module):
         elif self.batch_first:
             dx = dx.transpose(1, 0, 2)
         return dx, self._public_state(dstate0, batched)
-
-
-class _Packing:
-    """Sort order, batch sizes and in-length reversal for a batch of variable lengths."""
-
-    def __init__(self, lengths, T: int, B: int, batched: bool) -> None:
-        lengths = np.asarray(lengths)
-        if not batched:
-            raise ValueError(
-                "lengths needs batched input (T, B, I); an unbatched sequence has one length, T"
-            )
-        if (
-            lengths.ndim != 1
-            or lengths.shape[0] != B
-            or not np.issubdtype(lengths.dtype, np.integer)
-        ):
-            raise ValueError(
-                f"lengths must be a 1-D array of {B} ints (one per sequence), got shape {lengths.shape} dtype {lengths.dtype}"
-            )
-        if lengths.size and (lengths.min() < 1 or lengths.max() > T):
-            raise ValueError(
-                f"lengths must lie in [1, T={T}], got min {lengths.min()} and max {lengths.max()}"
-            )
-        self.order = np.argsort(-lengths, kind="stable")  # decreasing length, as torch sorts
-        self.unorder = np.argsort(self.order)
-        L = lengths[self.order]
-        t = np.arange(T)[:, None]
-        self.batch_sizes = (L[None, :] > t).sum(axis=1)  # (T,)
-        self.valid = (t < L[None, :])[:, :, None]  # (T, B, 1) bool: multiplying keeps the dtype
-        self._rev_t = np.where(t < L, L - 1 - t, t)  # (T, B): step t of the reversed sequence
-        self._cols = np.arange(B)[None, :]
-
-    def reverse(self, a: np.ndarray) -> np.ndarray:
-        """Reverse each sequence of `a` (T, B, ·) within its length; its own inverse."""
-        return a[self._rev_t, self._cols]
 
 
 class LSTM(RNNBase):
@@ -512,77 +425,3 @@ class RNN(RNNBase):
     def extra_repr(self) -> str:
         s = super().extra_repr()
         return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity!r}"
-
-
-# -- cells: one step per call, one cache per call -----------------------------------------------
-
-
-def cell_forward(
-    cell: Module, kernel_forward, x, state, names: tuple[str, ...]
-) -> tuple[np.ndarray, ...]:
-    """One step of `cell` through its layer kernel at T = 1; keeps the cache for backward."""
-    dtype = cell.weight_ih.data.dtype
-    x = check_float_array(x, "input", dtype)
-    if x.ndim not in (1, 2):
-        raise ValueError(
-            f"{type(cell).__name__}: Expected input to be 1D or 2D, got {x.ndim}D instead"
-        )
-    if x.shape[-1] != cell.input_size:
-        raise ValueError(
-            f"input has inconsistent input_size: got {x.shape[-1]} expected {cell.input_size}"
-        )
-    unbatched = x.ndim == 1
-    B = 1 if unbatched else x.shape[0]
-    H = cell.hidden_size
-    if state is None:
-        state = tuple(np.zeros((B, H), dtype=dtype) for _ in names)
-    elif not isinstance(state, tuple) or len(state) != len(names):
-        raise TypeError(
-            f"{type(cell).__name__} expects its state as {names}, got {type(state).__name__}"
-        )
-    parts = []
-    for s, name in zip(state, names):
-        s = check_float_array(s, name, dtype)
-        _check_shape(s, (H,) if unbatched else (B, H), name)
-        parts.append(s.reshape(B, H))
-    w = Weights(cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh)
-    _, state_n, cache = kernel_forward(
-        np.ascontiguousarray(x.reshape(1, B, cell.input_size)),
-        tuple(parts),
-        w,
-        keep_cache=cell.training,
-    )
-    if cell.training:
-        cell._caches.append((cache, unbatched, names))
-    return tuple(
-        np.array(s.reshape(H) if unbatched else s) for s in state_n
-    )  # copies: the cache keeps s
-
-
-def cell_backward(cell: Module, kernel_backward, dstate: tuple) -> tuple:
-    """Walk back the most recent step not yet walked back: dstate' -> dx, dstate."""
-    if not cell._caches:
-        raise BackwardError(
-            f"{type(cell).__name__}.backward() called more times than forward() in training mode"
-        )
-    cache, unbatched, names = cell._caches[-1]
-    if not isinstance(dstate, tuple) or len(dstate) != len(names):
-        raise TypeError(
-            f"{type(cell).__name__}.backward expects the gradient of its state as a tuple "
-            f"{tuple('d' + n for n in names)}, got {type(dstate).__name__}"
-        )
-    B, H = cache.x.shape[1], cell.hidden_size
-    dtype = cache.x.dtype
-    parts = []
-    for d in dstate:
-        if d is None:
-            parts.append(np.zeros((B, H), dtype=dtype))
-            continue
-        d = check_float_array(d, "gradient", dtype)
-        _check_shape(d, (H,) if unbatched else (B, H), "gradient of the state")
-        parts.append(d.reshape(B, H))
-    cell._caches.pop()
-    dy = np.zeros((1, B, H), dtype=dtype)  # h' is the state: its gradient comes in through dstate
-    dx, dstate0 = kernel_backward(cache, dy, tuple(parts))
-    dx = dx[0, 0] if unbatched else dx[0]
-    return dx, tuple(d[0] if unbatched else d for d in dstate0)

@@ -23,11 +23,11 @@ loop, weight GEMMs after).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 
-from .module import Module, Parameter, Weights, as_rng, init_uniform
+from .cells import CellBase
+from .module import Weights
 
 __all__ = ["RNNCell", "forward", "backward", "NONLINEARITIES"]
 
@@ -36,6 +36,8 @@ NONLINEARITIES = ("tanh", "relu")
 
 
 def check_nonlinearity(nonlinearity: str) -> str:
+    if not isinstance(nonlinearity, str):
+        raise TypeError(f"nonlinearity must be 'tanh' or 'relu', got {type(nonlinearity).__name__}")
     if nonlinearity not in NONLINEARITIES:
         raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
     return nonlinearity
@@ -143,7 +145,7 @@ def backward(
     return dx, (dh_next,)
 
 
-class RNNCell(Module):
+class RNNCell(CellBase):
     """One Elman step, torch.nn.RNNCell's parameters and call; a loop over it is BPTT.
 
     >>> import numpy as np, gatednp as gn
@@ -153,6 +155,11 @@ class RNNCell(Module):
     >>> h.shape, dx.shape, dh0.shape
     ((2, 5), (2, 3), (2, 5))
     """
+
+    GATES = GATES
+    STATE = ("h",)
+    kernel_forward = staticmethod(forward)
+    kernel_backward = staticmethod(backward)
 
     def __init__(
         self,
@@ -164,32 +171,6 @@ class RNNCell(Module):
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        from .recurrent import check_dtype, check_flags, check_sizes
-
-        check_sizes(input_size=input_size, hidden_size=hidden_size)
-        check_flags(bias=bias)
-        dtype = check_dtype(dtype)
         self.nonlinearity = check_nonlinearity(nonlinearity)
-        rng = as_rng(rng)
-        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        bound = 1.0 / np.sqrt(hidden_size)
-        H = hidden_size
-        self.weight_ih = init_uniform(rng, (H, input_size), bound, dtype)
-        self.weight_hh = init_uniform(rng, (H, H), bound, dtype)
-        self.bias_ih: Parameter | None = init_uniform(rng, (H,), bound, dtype) if bias else None
-        self.bias_hh: Parameter | None = init_uniform(rng, (H,), bound, dtype) if bias else None
-        self._caches: list = []
-
-    def forward(self, x: np.ndarray, h: np.ndarray | None = None) -> np.ndarray:
-        """x (B, I) or (I,), h (B, H) or (H,) -> h'."""
-        from .recurrent import cell_forward
-
-        step = partial(forward, nonlinearity=self.nonlinearity)
-        return cell_forward(self, step, x, None if h is None else (h,), ("h",))[0]
-
-    def backward(self, dh: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """dh' -> dx, dh, for the most recent call not yet walked back."""
-        from .recurrent import cell_backward
-
-        dx, (dh0,) = cell_backward(self, backward, (dh,))
-        return dx, dh0
+        self.cell_options = {"nonlinearity": nonlinearity}
+        super().__init__(input_size, hidden_size, bias, dtype=dtype, rng=rng)

@@ -5,8 +5,9 @@ final state of one call into the next as a constant:
 
 - `forward(chunk)` starts from the carried state (zeros after `reset_state()`) and keeps the
   new final state for the next call;
-- `backward(dy)` runs BPTT within the chunk only: the gradient is cut at the chunk's start, so
-  the previous chunk's parameters receive nothing from this one (truncated BPTT);
+- `backward(dy)` runs BPTT within the chunk only and returns `(dx, dstate0)`: the gradient
+  with respect to the carried state is reported but goes no further back, so the previous
+  chunk's parameters receive nothing from this one (truncated BPTT);
 - `step(x_t)` runs one time step in inference and returns that step's output; a stream fed
   step by step gives the same outputs as the whole sequence at once.
 
@@ -65,10 +66,9 @@ class Stateful(Module):
         )
         return y
 
-    def backward(self, dy: np.ndarray) -> np.ndarray:
-        """BPTT within the last chunk; the gradient stops at the chunk's start. Returns dx."""
-        dx, _ = self.layer.backward(dy)
-        return dx
+    def backward(self, dy: np.ndarray):
+        """BPTT within the last chunk -> (dx, gradient at the chunk's start); it stops there."""
+        return self.layer.backward(dy)
 
     def step(self, x_t: np.ndarray) -> np.ndarray:
         """One time step of inference: x_t (B, I), or (I,) unbatched -> y_t (B, H_out) or (H_out,)."""
@@ -80,12 +80,13 @@ class Stateful(Module):
         if x_t.ndim not in (1, 2):
             raise ValueError(f"step expects one time step of shape (B, I) or (I,), got {x_t.shape}")
         time_axis = 1 if x_t.ndim == 2 and self.layer.batch_first else 0
-        training = self.layer.training
-        self.layer.eval()  # inference: no cache to keep
+        training, pending = self.layer.training, self.layer._ctx
+        self.layer.eval()  # inference: no cache; a chunk's pending backward stays possible
         try:
             y = self.forward(np.expand_dims(x_t, time_axis))
         finally:
             self.layer.train(training)
+            self.layer._ctx = pending
         return np.take(y, 0, axis=time_axis)
 
     def _carried(self, x: np.ndarray):
@@ -97,8 +98,9 @@ class Stateful(Module):
         B = (np.shape(x)[0] if self.layer.batch_first else np.shape(x)[1]) if batched else None
         carried_B = h.shape[1] if h.ndim == 3 else None
         if B != carried_B:
+            describe = lambda b: "unbatched input" if b is None else f"batch size {b}"  # noqa: E731
             raise ValueError(
-                f"the carried state is for batch size {carried_B} but this input has batch size {B}; "
+                f"the carried state is for {describe(carried_B)} but this input has {describe(B)}; "
                 f"call reset_state() before changing the batch"
             )
         return self.state

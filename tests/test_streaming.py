@@ -51,7 +51,8 @@ def test_truncated_bptt_gradients_treat_the_carried_state_as_a_constant():
     lstm.zero_grad()
     for chunk, dy in zip(np.split(x, 2), dys, strict=True):
         stream(chunk)
-        stream.backward(dy)
+        _, dstate0 = stream.backward(dy)
+        assert all(d.shape == (1, 2, 3) for d in dstate0)  # reported, not propagated
     tbptt = {n: p.grad.copy() for n, p in lstm.named_parameters()}
 
     # the same by hand: the second chunk starts from the first's final state, as a constant
@@ -82,10 +83,29 @@ def test_reset_state_and_batch_first_and_errors():
     stream.reset_state()
     steps = np.stack([stream.step(x[:, t]) for t in range(5)], axis=1)
     np.testing.assert_allclose(steps, first, rtol=0, atol=1e-14)
-    with pytest.raises(ValueError, match="call reset_state"):
+    with pytest.raises(ValueError, match="batch size 2 but this input has batch size 3"):
         stream(rng.standard_normal((3, 5, 2)))
+    stream.reset_state()
+    stream(x[0])
+    with pytest.raises(ValueError, match="unbatched input but this input has batch size 2"):
+        stream(x)
     with pytest.raises(ValueError, match="bidirectional"):
         gn.Stateful(gn.LSTM(2, 3, bidirectional=True)).step(np.zeros((1, 2)))
     with pytest.raises(TypeError, match="Stateful wraps"):
         gn.Stateful(gn.Linear(2, 3))
     assert [n for n, _ in stream.named_parameters()] == [n for n, _ in gru.named_parameters()]
+
+
+def test_step_between_forward_and_backward_keeps_the_pending_backward():
+    rng = np.random.default_rng(3)
+    lstm = randomize(gn.LSTM(2, 3, rng=rng), rng)
+    x = rng.standard_normal((4, 2, 2))
+    y, _ = lstm(x)
+    dy = rng.standard_normal(y.shape)
+    dx_expected, _ = lstm.backward(dy)
+
+    stream = gn.Stateful(lstm)
+    stream(x)
+    stream.step(x[0])  # an inference step in between
+    dx, _ = stream.backward(dy)
+    np.testing.assert_array_equal(dx, dx_expected)

@@ -1,0 +1,53 @@
+"""Argument checks shared by every public entry point: one clear error naming what was expected."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["check_sizes", "check_flags", "check_dtype", "check_float_array", "check_shape"]
+
+
+def check_sizes(**sizes: int) -> None:
+    """Every size must be a positive int: `check_sizes(input_size=3, hidden_size=0)` raises."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        if value <= 0:
+            raise ValueError(f"{name} must be greater than zero, got {value}")
+
+
+def check_flags(**flags: bool) -> None:
+    """Every flag must be a bool: `check_flags(bidirectional="yes")` raises."""
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+
+
+def check_dtype(dtype) -> np.dtype:
+    """`dtype` as a floating-point np.dtype: `check_dtype(np.int64)` raises."""
+    try:
+        result = np.dtype(dtype)
+    except TypeError:
+        result = None
+    if result is None or not np.issubdtype(result, np.floating):
+        raise TypeError(f"dtype must be a floating-point dtype such as np.float64, got {dtype!r}")
+    return result
+
+
+def check_float_array(x, name: str, dtype: np.dtype) -> np.ndarray:
+    """`x` as an ndarray of exactly the module's float dtype (no silent cast)."""
+    if not isinstance(x, np.ndarray):
+        raise TypeError(f"{name} must be a NumPy array, got {type(x).__name__}")
+    if not np.issubdtype(x.dtype, np.floating):
+        raise TypeError(f"{name} must be a floating-point array, got dtype {x.dtype}")
+    if x.dtype != dtype:
+        raise ValueError(
+            f"{name} has dtype {x.dtype} but the module's parameters are {np.dtype(dtype)}; "
+            f"convert one of them (no silent cast)"
+        )
+    return x
+
+
+def check_shape(a: np.ndarray, expected: tuple[int, ...], name: str) -> None:
+    if a.shape != expected:
+        raise ValueError(f"Expected {name} size {expected}, got {a.shape}")

@@ -1,0 +1,335 @@
+"""`python -m gatednp experiment NAME`: train cells on the tasks of tasks.py and compare them.
+
+    python -m gatednp experiment adding --cell lstm gru rnn --seq-len 100 --plot adding.png
+    python -m gatednp experiment copy --seq-len 30
+    python -m gatednp experiment consecutive | sine        (the gentle start, seconds)
+    python -m gatednp experiment gradflow --plot gradflow.png   (‖∂L/∂h_t‖ against the lag)
+    python -m gatednp experiment variants                  (LSTM/GRU variants on adding)
+
+Each run is seeded (model from --seed, data from --seed + 1, test set from --seed + 2), prints
+progress while it trains (step, loss, validation, steps/s, ETA) and a summary table. The model
+is a recurrent layer and a Linear head, on the last step or (copy) on every step; Adam with
+gradient-norm clipping; float32 by default, like torch on a CPU. The matrices are small: on a
+busy machine OPENBLAS_NUM_THREADS=1 is much faster than BLAS threads fighting for cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .linear import Linear
+from .module import Module
+from .optim import Adam, clip_grad_norm
+from .recurrent import GRU, LSTM, RNN, RNNBase
+from .tasks import TASKS, Task
+from .variants import VARIANTS
+
+__all__ = ["SequenceModel", "make_layer", "train", "RunResult", "add_parser", "run"]
+
+CELLS = ("lstm", "gru", "rnn")
+_say = functools.partial(print, flush=True)  # progress shows even when piped to a file
+
+# Per-task defaults, tuned to solve (or fail) in minutes on 2 cores; every one is an option.
+DEFAULTS = {
+    "consecutive": dict(seq_len=2, hidden=50, batch=20, steps=500, lr=0.01, clip=0.0),
+    "sine": dict(seq_len=20, hidden=32, batch=32, steps=400, lr=0.01, clip=1.0),
+    "adding": dict(seq_len=100, hidden=64, batch=64, steps=3000, lr=0.005, clip=1.0, target=0.01),
+    "copy": dict(seq_len=20, copy_length=5, hidden=64, batch=64, steps=4000, lr=0.005, clip=1.0),
+}
+
+
+def make_layer(kind: str, input_size: int, hidden_size: int, *, dtype, rng) -> Module:
+    """A one-layer recurrent module by name: lstm, gru, rnn, or a name from variants.VARIANTS."""
+    if kind == "lstm":
+        return LSTM(input_size, hidden_size, dtype=dtype, rng=rng)
+    if kind == "gru":
+        return GRU(input_size, hidden_size, dtype=dtype, rng=rng)
+    if kind == "rnn":
+        return RNN(input_size, hidden_size, nonlinearity="tanh", dtype=dtype, rng=rng)
+    if kind in VARIANTS:
+        return VARIANTS[kind](input_size, hidden_size, dtype=dtype, rng=rng)
+    known = [*CELLS, *VARIANTS]
+    raise ValueError(f"cell must be one of {known}, got {kind!r}")
+
+
+class SequenceModel(Module):
+    """A recurrent layer and a Linear head: on the last step, or on every step (`per_step`).
+
+    >>> import numpy as np
+    >>> model = SequenceModel(make_layer("gru", 2, 8, dtype=np.float64, rng=0), 1, False, rng=0)
+    >>> model(np.zeros((5, 3, 2))).shape                          # x (T, B, I) -> (B, 1)
+    (3, 1)
+    """
+
+    def __init__(self, rnn: Module, output_size: int, per_step: bool, *, rng=None) -> None:
+        self.rnn = rnn
+        self.fc = Linear(rnn.hidden_size, output_size, dtype=rnn.dtype, rng=rng)
+        self.per_step = per_step
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x (T, B, I) -> (T, B, O) per step, or (B, O) from the last step."""
+        y, _ = self.rnn(x)
+        self._y_shape = y.shape
+        return self.fc(y if self.per_step else y[-1])
+
+    def backward(self, dpred: np.ndarray) -> None:
+        """Accumulate every parameter's gradient from d loss / d prediction."""
+        if self.per_step:
+            dy = self.fc.backward(dpred)
+        else:
+            dy = np.zeros(self._y_shape, dtype=dpred.dtype)  # only the last step feeds the head
+            dy[-1] = self.fc.backward(dpred)
+        self.rnn.backward(dy)
+
+
+@dataclass
+class RunResult:
+    """One trained model and what was measured on the way."""
+
+    cell: str
+    task: Task
+    model: SequenceModel
+    steps: int = 0
+    seconds: float = 0.0
+    losses: list[float] = field(default_factory=list)  # training loss at every step
+    test_loss: float = float("nan")
+    test_metric: float = float("nan")
+    solved_at: int | None = None  # first logged step whose validation loss was below target
+    solved_seconds: float | None = None
+
+
+def evaluate(model: SequenceModel, task: Task, x: np.ndarray, target: np.ndarray):
+    """(loss, metric) on a fixed set, in eval mode (no cache kept)."""
+    model.eval()
+    pred = model(x)
+    model.train()
+    return task.loss(pred, target)[0], task.metric(pred, target)
+
+
+def train(
+    task: Task,
+    cell: str,
+    *,
+    hidden: int,
+    steps: int,
+    batch: int,
+    lr: float,
+    clip: float = 0.0,
+    seed: int = 0,
+    dtype=np.float32,
+    log_every: int = 100,
+    target: float | None = None,
+    stop_below: float | None = None,
+    test_size: int = 1000,
+    out=None,
+) -> RunResult:
+    """Train `cell` on `task` with Adam; print progress every `log_every` steps (0: silent).
+
+    Args:
+        task: from tasks.py.
+        cell: a name accepted by `make_layer`.
+        hidden, steps, batch, lr: hidden size, optimizer steps, batch size, Adam's lr.
+        clip: clip the gradient norm to this (0: no clipping).
+        seed: model from seed, batches from seed + 1, validation/test sets from seed + 2.
+        dtype: np.float32 or np.float64.
+        target: record the first logged step whose validation loss is below this.
+        stop_below: stop once the validation loss is below this (and record the step).
+        test_size: size of the final test set (the validation set is a quarter of it).
+        out: where progress lines go (default: printed and flushed).
+
+    Returns:
+        a RunResult with the per-step losses and the final test loss and metric.
+    """
+    dtype, out = np.dtype(dtype), out or _say
+    layer = make_layer(cell, task.input_size, hidden, dtype=dtype, rng=seed)
+    model = SequenceModel(layer, task.output_size, task.per_step, rng=seed)
+    opt = Adam(model.parameters(), lr=lr)
+    data_rng, test_rng = np.random.default_rng(seed + 1), np.random.default_rng(seed + 2)
+    x_val, y_val = task.batch(test_rng, max(1, test_size // 4), dtype)
+    x_test, y_test = task.batch(test_rng, test_size, dtype)
+    result = RunResult(cell, task, model)
+    start = time.perf_counter()
+    for step in range(1, steps + 1):
+        x, y = task.batch(data_rng, batch, dtype)
+        opt.zero_grad()
+        loss, dpred = task.loss(model(x), y)
+        model.backward(dpred)
+        if clip:
+            clip_grad_norm(model.parameters(), clip)
+        opt.step()
+        result.losses.append(float(loss))
+        if log_every and (step % log_every == 0 or step == steps):
+            val_loss, val_metric = evaluate(model, task, x_val, y_val)
+            elapsed = time.perf_counter() - start
+            rate = step / elapsed
+            recent = np.mean(result.losses[-log_every:])
+            out(
+                f"  {cell:<8} step {step:5d}/{steps}  loss {recent:.4f}  val {val_loss:.4f}"
+                f" ({task.metric_name} {val_metric:.4f})  {rate:5.1f} steps/s"
+                f"  ETA {_duration((steps - step) / rate)}"
+            )
+            threshold = target if target is not None else stop_below
+            if result.solved_at is None and threshold is not None and val_loss < threshold:
+                result.solved_at, result.solved_seconds = step, elapsed
+            if stop_below is not None and val_loss < stop_below:
+                break
+    result.steps = len(result.losses)
+    result.seconds = time.perf_counter() - start
+    result.test_loss, result.test_metric = evaluate(model, task, x_test, y_test)
+    return result
+
+
+def _duration(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+def summary(results: list[RunResult], target: float | None = None) -> str:
+    """A table: cell, steps, time, final training loss, test loss and metric vs the baseline,
+    and (given `target`) the step and time at which the validation loss first fell below it."""
+    task = results[0].task
+    reached = f"val < {target:g} at" if target is not None else ""
+    lines = [
+        f"{'cell':<10} {'steps':>6} {'time':>8} {'train loss':>11} {'test loss':>10} "
+        f"{task.metric_name:>14} {'test / baseline':>16} {reached:>17}"
+    ]
+    for r in results:
+        final = np.mean(r.losses[-50:])
+        when = ""
+        if target is not None:
+            when = "never" if r.solved_at is None else f"{r.solved_at} ({r.solved_seconds:.0f}s)"
+        lines.append(
+            f"{r.cell:<10} {r.steps:>6} {r.seconds:>7.1f}s {final:>11.4f} {r.test_loss:>10.4f} "
+            f"{r.test_metric:>14.4f} {r.test_loss / task.baseline:>16.3g} {when:>17}"
+        )
+    lines.append(f"baseline loss (trivial answer, see tasks.py): {task.baseline:.4f}")
+    return "\n".join(lines)
+
+
+def _make_task(args: argparse.Namespace) -> Task:
+    if args.name == "consecutive":
+        return TASKS["consecutive"]()
+    if args.name == "copy":
+        return TASKS["copy"](delay=args.seq_len, length=args.copy_length)
+    return TASKS[args.name](args.seq_len)
+
+
+def _train_all(args: argparse.Namespace, task: Task, cells: list[str]) -> list[RunResult]:
+    results = []
+    for cell in cells:
+        print(
+            f"{task.name}: training {cell} (hidden {args.hidden}, batch {args.batch}, lr {args.lr})",
+            flush=True,
+        )
+        results.append(
+            train(
+                task, cell, hidden=args.hidden, steps=args.steps, batch=args.batch, lr=args.lr,
+                clip=args.clip, seed=args.seed, dtype=np.dtype(args.dtype),
+                log_every=args.log_every, target=args.target, stop_below=args.stop_below,
+            )
+        )  # fmt: skip
+    return results
+
+
+def _plot_training(results: list[RunResult], path: str) -> list[str]:
+    """Loss curves to `path`, and for each LSTM / GRU / RNN its gates on one test sequence."""
+    from . import plots
+    from .introspect import gate_activations
+
+    task = results[0].task
+    curves = {r.cell: r.losses for r in results}
+    written = [plots.loss_curves(curves, path, baseline=task.baseline, title=task.name)]
+    x, _ = task.batch(np.random.default_rng(0), 1, np.dtype(results[0].model.fc.weight.dtype))
+    for r in results:
+        if isinstance(
+            r.model.rnn, RNNBase
+        ):  # gate_activations() reads the torch-shaped layers' caches
+            acts = {k: v[:, 0] for k, v in gate_activations(r.model.rnn, x)[(0, 0)].items()}
+            gate_path = path.rsplit(".", 1)[0] + f"-gates-{r.cell}.png"
+            written.append(
+                plots.gate_heatmaps(
+                    acts, gate_path, inputs=x[:, 0], title=f"{r.cell} on {task.name}"
+                )
+            )
+    return written
+
+
+def _experiment_training(args: argparse.Namespace) -> int:
+    task = _make_task(args)
+    results = _train_all(args, task, args.cell or list(CELLS))
+    print()
+    print(f"{task.name} (T = {args.seq_len}, seed {args.seed})")
+    print(summary(results, args.target if args.target is not None else args.stop_below))
+    if args.plot:
+        _write_plots(lambda: _plot_training(results, args.plot))
+    return 0
+
+
+def _write_plots(draw) -> None:
+    from .plots import MissingMatplotlib
+
+    try:
+        for path in draw():
+            print(f"wrote {path}")
+    except MissingMatplotlib as e:
+        print(f"no plot: {e}", file=sys.stderr)
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the `experiment` subcommand to an argparse subparsers object."""
+    p = subparsers.add_parser(
+        "experiment",
+        help="train on adding / copy / consecutive / sine; gradient flow; LSTM/GRU variants",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("name", choices=[*TASKS, "gradflow", "variants"])
+    names = ", ".join([*CELLS, *VARIANTS])
+    p.add_argument("--cell", nargs="+", help=f"any of {names} (default: a set per experiment)")
+    p.add_argument("--seq-len", "-T", type=int, help="T (copy: the delay)")
+    p.add_argument("--hidden", type=int)
+    p.add_argument("--batch", type=int)
+    p.add_argument("--steps", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--clip", type=float, help="max gradient norm (0: none)")
+    p.add_argument("--copy-length", type=int, help="copy: symbols to remember (default 5)")
+    p.add_argument("--target", type=float, help="report when the validation loss gets below")
+    p.add_argument("--stop-below", type=float, help="stop when the validation loss is below")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p.add_argument("--log-every", type=int, default=100)
+    p.add_argument("--plot", metavar="OUT.png", help="write figures (needs matplotlib)")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the experiment named by `args.name`; the exit status."""
+    if args.name == "gradflow":
+        from .gradflow import run_gradflow
+
+        return run_gradflow(args)
+    if args.name == "variants":
+        from .variants import run_comparison
+
+        return run_comparison(args)
+    for key, value in DEFAULTS[args.name].items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    return _experiment_training(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m gatednp.experiments NAME ...` (the same as `python -m gatednp experiment`)."""
+    parser = argparse.ArgumentParser(prog="python -m gatednp.experiments")
+    add_parser(parser.add_subparsers(dest="command", required=True))
+    return run(parser.parse_args(["experiment", *(sys.argv[1:] if argv is None else argv)]))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,47 @@
+"""Variable lengths as torch's pack_padded_sequence(..., enforce_sorted=False) sees them.
+
+The batch is sorted by decreasing length so that step t runs only its first `batch_sizes[t]`
+rows (torch's PackedSequence); the reverse direction of a sequence of length L starts at step
+L−1, so each sequence is reversed within its own length, run forwards, and reversed back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Packing"]
+
+
+class Packing:
+    """Sort order, batch sizes and in-length reversal for a batch of variable lengths."""
+
+    def __init__(self, lengths, T: int, B: int, batched: bool) -> None:
+        lengths = np.asarray(lengths)
+        if not batched:
+            raise ValueError(
+                "lengths needs batched input (T, B, I); an unbatched sequence has one length, T"
+            )
+        if (
+            lengths.ndim != 1
+            or lengths.shape[0] != B
+            or not np.issubdtype(lengths.dtype, np.integer)
+        ):
+            raise ValueError(
+                f"lengths must be a 1-D array of {B} ints (one per sequence), got shape {lengths.shape} dtype {lengths.dtype}"
+            )
+        if lengths.size and (lengths.min() < 1 or lengths.max() > T):
+            raise ValueError(
+                f"lengths must lie in [1, T={T}], got min {lengths.min()} and max {lengths.max()}"
+            )
+        self.order = np.argsort(-lengths, kind="stable")  # decreasing length, as torch sorts
+        self.unorder = np.argsort(self.order)
+        L = lengths[self.order]
+        t = np.arange(T)[:, None]
+        self.batch_sizes = (L[None, :] > t).sum(axis=1)  # (T,)
+        self.valid = (t < L[None, :])[:, :, None]  # (T, B, 1) bool: multiplying keeps the dtype
+        self._rev_t = np.where(t < L, L - 1 - t, t)  # (T, B): step t of the reversed sequence
+        self._cols = np.arange(B)[None, :]
+
+    def reverse(self, a: np.ndarray) -> np.ndarray:
+        """Reverse each sequence of `a` (T, B, ·) within its length; its own inverse."""
+        return a[self._rev_t, self._cols]

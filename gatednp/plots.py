@@ -1,0 +1,152 @@
+"""Pictures for the experiments: loss curves, gate heatmaps, gradient norm against lag.
+
+matplotlib is optional (`pip install 'gatednp[plot]'`); it is imported only when a figure is
+drawn, with the file-only Agg backend. Without it every function raises MissingMatplotlib,
+whose message says how to install it; the experiments then print their numbers only.
+Each function writes one PNG and returns its path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+__all__ = ["MissingMatplotlib", "loss_curves", "gate_heatmaps", "gradient_norms"]
+
+SIGMOID_GATES = set("ifozr")  # in [0, 1]; g, n, h lie in [-1, 1]; c is unbounded
+
+
+class MissingMatplotlib(ImportError):
+    """Plotting was asked for but matplotlib is not installed."""
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError as e:
+        raise MissingMatplotlib(
+            "plotting needs matplotlib, which is not installed: "
+            "pip install 'gatednp[plot]' (or pip install matplotlib)"
+        ) from e
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Running mean over `window` steps (shorter at the start)."""
+    c = np.cumsum(np.insert(values, 0, 0.0))
+    k = np.arange(1, len(values) + 1)
+    lo = np.maximum(0, k - window)
+    return (c[k] - c[lo]) / (k - lo)
+
+
+def loss_curves(
+    curves: Mapping[str, list[float]],
+    path: str,
+    *,
+    baseline: float | None = None,
+    title: str = "",
+    window: int = 50,
+) -> str:
+    """Training loss per step for each named run (log scale, smoothed over `window` steps).
+
+    Args:
+        curves: {name: per-step losses}.
+        path: the PNG to write.
+        baseline: the loss of the trivial answer, drawn as a dashed line.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, losses in curves.items():
+        losses = np.asarray(losses, dtype=np.float64)
+        ax.plot(np.arange(1, len(losses) + 1), _smooth(losses, window), label=name)
+    if baseline is not None:
+        ax.axhline(baseline, color="gray", linestyle="--", label=f"baseline {baseline:.3g}")
+    ax.set(yscale="log", xlabel="step", ylabel=f"training loss (mean of {window} steps)")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def gate_heatmaps(
+    acts: Mapping[str, np.ndarray],
+    path: str,
+    *,
+    inputs: np.ndarray | None = None,
+    title: str = "",
+    units: int = 32,
+) -> str:
+    """One heatmap per gate or state (units × time) for one sequence, the inputs on top.
+
+    Args:
+        acts: {name: (T, H)} for one sequence, e.g. `{k: v[:, 0] for k, v in gates(...)[0, 0]}`.
+        path: the PNG to write.
+        inputs: optional (T, I) inputs of that sequence, drawn as a heatmap above the others.
+        units: show at most this many hidden units.
+    """
+    plt = _pyplot()
+    rows = len(acts) + (inputs is not None)
+    fig, axes = plt.subplots(rows, 1, figsize=(9, 1.3 * rows + 0.6), sharex=True, squeeze=False)
+    axes = axes[:, 0]
+    if inputs is not None:  # a heatmap too, so that every panel has the same width
+        im = axes[0].imshow(
+            np.asarray(inputs, dtype=np.float64).T,
+            aspect="auto",
+            cmap="Greys",
+            interpolation="nearest",
+        )
+        axes[0].set_ylabel("x", rotation=0, labelpad=12)
+        axes[0].set_yticks(range(inputs.shape[1]) if inputs.shape[1] <= 4 else [])
+        fig.colorbar(im, ax=axes[0], pad=0.01, fraction=0.03)
+        axes = axes[1:]
+    for ax, (name, a) in zip(axes, acts.items()):
+        a = np.asarray(a, dtype=np.float64)[:, :units].T  # (units, T)
+        if name in SIGMOID_GATES:
+            kw = dict(cmap="viridis", vmin=0, vmax=1)
+        else:
+            bound = max(1.0, float(np.nanmax(np.abs(a)))) if name == "c" else 1.0
+            kw = dict(cmap="RdBu_r", vmin=-bound, vmax=bound)
+        im = ax.imshow(a, aspect="auto", interpolation="nearest", **kw)
+        ax.set_ylabel(name, rotation=0, labelpad=12)
+        ax.set_yticks([])
+        fig.colorbar(im, ax=ax, pad=0.01, fraction=0.03)
+    axes[-1].set_xlabel("time step")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def gradient_norms(
+    norms: Mapping[str, np.ndarray], path: str, *, title: str = "", ylabel: str = ""
+) -> str:
+    """‖∂L/∂h_t‖ against the lag T − t (log scale), one line per named series.
+
+    Args:
+        norms: {name: (T,) norms indexed by lag 0, 1, ...}; names end in "init" or "trained" (dashed); one colour per name before that.
+        path: the PNG to write.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    colors = {}
+    for name, n in norms.items():
+        cell = name.rsplit(" ", 1)[0]  # "lstm (c) trained" -> "lstm (c)": one colour per series
+        color = colors.setdefault(cell, f"C{len(colors)}")
+        style = "--" if "trained" in name else "-"
+        n = np.asarray(n, dtype=np.float64)
+        ax.plot(np.arange(len(n)), np.where(n > 0, n, np.nan), style, color=color, label=name)
+    ax.set(yscale="log", xlabel="lag T − t (steps between h_t and the loss)")
+    ax.set_ylabel(ylabel or "mean ‖∂L/∂h_t‖")
+    ax.set_title(title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")  # beside the lines
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
