@@ -36,6 +36,7 @@ import numpy as np
 from .activations import sigmoid_, tanh_
 from .cells import CellBase
 from .module import Weights
+from .packing import row_views, step_views
 
 __all__ = ["GRUCell", "forward", "backward"]
 
@@ -59,19 +60,6 @@ def _split(a: np.ndarray) -> tuple[np.ndarray, ...]:
     """Named views of the gate axis: [r|z|n] -> r, z, n."""
     H = a.shape[-1] // GATES
     return tuple(a[..., k * H : (k + 1) * H] for k in range(GATES))
-
-
-def _steps(a: np.ndarray, batch_sizes: np.ndarray | None) -> list[np.ndarray]:
-    """Per-step views a[t, :n_t] (the rows still running at step t), built once before a loop:
-    slicing inside the loop costs more than the arithmetic on tiny batches."""
-    if batch_sizes is None:
-        return list(a)
-    return [a_t[:n] for a_t, n in zip(a, batch_sizes)]
-
-
-def _rows(buf: np.ndarray, T: int, batch_sizes: np.ndarray | None) -> list[np.ndarray]:
-    """One (B, ...) buffer reused by every step, as the per-step views of `_steps`."""
-    return [buf] * T if batch_sizes is None else [buf[:n] for n in batch_sizes]
 
 
 def forward(
@@ -107,11 +95,13 @@ def forward(
     # Per-step views, rows :n_t: step t reads h_prev[t] and writes h_cur[t]
     bs = batch_sizes
     cur, prev = (slice(0, T), slice(1, T + 1)) if reverse else (slice(1, T + 1), slice(0, T))
-    h_prev, h_cur, a_t = _steps(h[prev], bs), _steps(h[cur], bs), _steps(a, bs)
-    r_z, r, z, n_ = (_steps(v, bs) for v in (gates[..., : 2 * H], *_split(gates)))
+    h_prev, h_cur, a_t = step_views(h[prev], bs), step_views(h[cur], bs), step_views(a, bs)
+    r_z, r, z, n_ = (step_views(v, bs) for v in (gates[..., : 2 * H], *_split(gates)))
     hh_buf = np.empty((B, GATES * H), dtype=x.dtype)  # scratch: h_{t-1} W_hhᵀ
-    hh, hh_rz, hh_n = (_rows(v, T, bs) for v in (hh_buf, hh_buf[:, : 2 * H], hh_buf[:, 2 * H :]))
-    ra = _rows(np.empty((B, H), dtype=x.dtype), T, bs)  # scratch: r_t ⊙ a_t
+    hh, hh_rz, hh_n = (
+        row_views(v, T, bs) for v in (hh_buf, hh_buf[:, : 2 * H], hh_buf[:, 2 * H :])
+    )
+    ra = row_views(np.empty((B, H), dtype=x.dtype), T, bs)  # scratch: r_t ⊙ a_t
 
     for t in range(T - 1, -1, -1) if reverse else range(T):
         np.matmul(h_prev[t], W_hh.T, out=hh[t])
@@ -176,10 +166,10 @@ def backward(
     # Per-step views, rows :n_t (names ending in _t); dh_next runs back to dh_0
     bs = cache.batch_sizes
     dh_0 = np.array(dstate[0], dtype=x.dtype)  # (B, H)
-    dh_next, dh = _rows(dh_0, T, bs), _rows(np.empty((B, H), dtype=x.dtype), T, bs)
-    dhz = _rows(np.empty((B, H), dtype=x.dtype), T, bs)  # scratch: dh_t ⊙ z_t
-    dy, r, z = (_steps(v, bs) for v in (dy, r, z))
-    dgates_t, dr_t, dz_t, da_t, dn_t = (_steps(v, bs) for v in (dgates, dr, dz, da, dn))
+    dh_next, dh = row_views(dh_0, T, bs), row_views(np.empty((B, H), dtype=x.dtype), T, bs)
+    dhz = row_views(np.empty((B, H), dtype=x.dtype), T, bs)  # scratch: dh_t ⊙ z_t
+    dy, r, z = (step_views(v, bs) for v in (dy, r, z))
+    dgates_t, dr_t, dz_t, da_t, dn_t = (step_views(v, bs) for v in (dgates, dr, dz, da, dn))
 
     for t in range(T) if cache.reverse else range(T - 1, -1, -1):
         np.add(dy[t], dh_next[t], out=dh[t])  # dh_t = dy_t + dh_t'

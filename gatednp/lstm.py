@@ -43,6 +43,7 @@ import numpy as np
 from .activations import sigmoid_, tanh_
 from .cells import CellBase
 from .module import Weights
+from .packing import row_views, step_views
 
 __all__ = ["LSTMCell", "forward", "backward"]
 
@@ -68,19 +69,6 @@ def _split(a: np.ndarray) -> tuple[np.ndarray, ...]:
     """Named views of the gate axis: [i|f|g|o] -> i, f, g, o."""
     H = a.shape[-1] // GATES
     return tuple(a[..., k * H : (k + 1) * H] for k in range(GATES))
-
-
-def _steps(a: np.ndarray, batch_sizes: np.ndarray | None) -> list[np.ndarray]:
-    """Per-step views a[t, :n_t] (the rows still running at step t), built once before a loop:
-    slicing inside the loop costs more than the arithmetic on tiny batches."""
-    if batch_sizes is None:
-        return list(a)
-    return [a_t[:n] for a_t, n in zip(a, batch_sizes)]
-
-
-def _rows(buf: np.ndarray, T: int, batch_sizes: np.ndarray | None) -> list[np.ndarray]:
-    """One (B, ...) buffer reused by every step, as the per-step views of `_steps`."""
-    return [buf] * T if batch_sizes is None else [buf[:n] for n in batch_sizes]
 
 
 def forward(
@@ -130,11 +118,13 @@ def forward(
     # Per-step views, rows :n_t: step t reads h_prev[t], c_prev[t], writes h_cur[t], c_cur[t]
     bs = batch_sizes
     cur, prev = (slice(0, T), slice(1, T + 1)) if reverse else (slice(1, T + 1), slice(0, T))
-    h_prev, c_prev, h_cur, c_cur = (_steps(a, bs) for a in (h[prev], c[prev], h[cur], c[cur]))
-    ifgo, i_f, i, f, g, o = (_steps(a, bs) for a in (gates, gates[..., : 2 * H], *_split(gates)))
-    tanh_cur, m_cur = _steps(tanh_c, bs), _steps(m, bs)
-    hh = _rows(np.empty((B, GATES * H), dtype=x.dtype), T, bs)  # scratch: h_{t-1} W_hhᵀ
-    ig = _rows(np.empty((B, H), dtype=x.dtype), T, bs)  # scratch: i_t ⊙ g_t
+    h_prev, c_prev, h_cur, c_cur = (step_views(a, bs) for a in (h[prev], c[prev], h[cur], c[cur]))
+    ifgo, i_f, i, f, g, o = (
+        step_views(a, bs) for a in (gates, gates[..., : 2 * H], *_split(gates))
+    )
+    tanh_cur, m_cur = step_views(tanh_c, bs), step_views(m, bs)
+    hh = row_views(np.empty((B, GATES * H), dtype=x.dtype), T, bs)  # scratch: h_{t-1} W_hhᵀ
+    ig = row_views(np.empty((B, H), dtype=x.dtype), T, bs)  # scratch: i_t ⊙ g_t
 
     for t in range(T - 1, -1, -1) if reverse else range(T):
         # Pre-activations: add the recurrent part h_{t-1} W_hhᵀ to the hoisted input part
@@ -222,13 +212,13 @@ def backward(
 
     # Per-step views, rows :n_t (names ending in _t); dh_next, dc_next run back to dh_0, dc_0
     bs = cache.batch_sizes
-    dh_t = _steps(dh, bs) if W_hr is not None else _rows(dh[0], T, bs)
-    dm = dh_t if W_hr is None else _rows(np.empty((B, H), dtype=x.dtype), T, bs)
+    dh_t = step_views(dh, bs) if W_hr is not None else row_views(dh[0], T, bs)
+    dm = dh_t if W_hr is None else row_views(np.empty((B, H), dtype=x.dtype), T, bs)
     dc_buf = np.empty((B, H), dtype=x.dtype)
-    dc, dc_col = _rows(dc_buf, T, bs), _rows(dc_buf[:, None, :], T, bs)
-    dh_next, dc_next = _rows(dh_0, T, bs), _rows(dc_0, T, bs)
-    dy, do, dc_dm, f = (_steps(a, bs) for a in (dy, do, dc_dm, f))
-    dgates_t, difg_t = _steps(dgates, bs), _steps(difg, bs)
+    dc, dc_col = row_views(dc_buf, T, bs), row_views(dc_buf[:, None, :], T, bs)
+    dh_next, dc_next = row_views(dh_0, T, bs), row_views(dc_0, T, bs)
+    dy, do, dc_dm, f = (step_views(a, bs) for a in (dy, do, dc_dm, f))
+    dgates_t, difg_t = step_views(dgates, bs), step_views(difg, bs)
 
     for t in range(T) if cache.reverse else range(T - 1, -1, -1):
         # dh_t = dy_t + dh_t';  dm_t = dh_t, or W_hrᵀ dh_t

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Packing"]
+__all__ = ["Packing", "step_views", "row_views"]
 
 
 class Packing:
@@ -45,3 +45,16 @@ class Packing:
     def reverse(self, a: np.ndarray) -> np.ndarray:
         """Reverse each sequence of `a` (T, B, ·) within its length; its own inverse."""
         return a[self._rev_t, self._cols]
+
+
+def step_views(a: np.ndarray, batch_sizes: np.ndarray | None) -> list[np.ndarray]:
+    """Per-step views a[t, :n_t] (the rows still running at step t), built once before a time
+    loop: slicing inside the loop costs more than the arithmetic on tiny batches."""
+    if batch_sizes is None:
+        return list(a)
+    return [a_t[:n] for a_t, n in zip(a, batch_sizes, strict=True)]
+
+
+def row_views(buf: np.ndarray, T: int, batch_sizes: np.ndarray | None) -> list[np.ndarray]:
+    """One (B, ...) scratch buffer reused by every step, as per-step views like `step_views`."""
+    return [buf] * T if batch_sizes is None else [buf[:n] for n in batch_sizes]

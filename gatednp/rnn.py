@@ -28,6 +28,7 @@ import numpy as np
 
 from .cells import CellBase
 from .module import Weights
+from .packing import row_views, step_views
 
 __all__ = ["RNNCell", "forward", "backward", "NONLINEARITIES"]
 
@@ -81,21 +82,25 @@ def forward(
         a += w.bias_ih.data
         a += w.bias_hh.data
     h = np.empty((T + 1, B, H), dtype=x.dtype)
-    hh = np.empty((B, H), dtype=x.dtype)  # scratch: h_{t-1} W_hhᵀ
     h[T if reverse else 0] = state[0]
 
+    # Per-step views, rows :n_t: step t reads h_prev[t] and writes h_cur[t] (packing.py)
+    cur, prev = (slice(0, T), slice(1, T + 1)) if reverse else (slice(1, T + 1), slice(0, T))
+    h_prev, h_cur, a_t = (step_views(v, batch_sizes) for v in (h[prev], h[cur], a))
+    hh = row_views(np.empty((B, H), dtype=x.dtype), T, batch_sizes)  # scratch: h_{t-1} W_hhᵀ
+
     for t in range(T - 1, -1, -1) if reverse else range(T):
-        prev, cur = (t + 1, t) if reverse else (t, t + 1)
-        n = B if batch_sizes is None else batch_sizes[t]
         # h_t = φ(a_t), a_t = hoisted input part + h_{t-1} W_hhᵀ
-        np.matmul(h[prev, :n], W_hh.T, out=hh[:n])
-        a[t, :n] += hh[:n]
+        np.matmul(h_prev[t], W_hh.T, out=hh[t])
+        a_t[t] += hh[t]
         if nonlinearity == "tanh":
-            np.tanh(a[t, :n], out=h[cur, :n])
+            np.tanh(a_t[t], out=h_cur[t])
         else:
-            np.maximum(a[t, :n], 0, out=h[cur, :n])
+            np.maximum(a_t[t], 0, out=h_cur[t])
+        n = B if batch_sizes is None else batch_sizes[t]
         if n < B:  # finished sequences carry their state
-            h[cur, n:] = h[prev, n:]
+            src, dst = (t + 1, t) if reverse else (t, t + 1)
+            h[dst, n:] = h[src, n:]
 
     y = h[:-1] if reverse else h[1:]
     cache = RNNCache(w, x, h, nonlinearity, reverse, batch_sizes) if keep_cache else None
@@ -123,15 +128,17 @@ def backward(
     else:
         np.greater(h_t, 0, out=da)  # [h_t > 0], written as 0.0 / 1.0
 
-    dh_next = np.array(dstate[0], dtype=x.dtype)  # (B, H)
-    for t in range(T) if cache.reverse else range(T - 1, -1, -1):
-        n = B if cache.batch_sizes is None else cache.batch_sizes[t]
-        # da_t = (dy_t + dh_t') ⊙ φ'(a_t);  dh_{t-1}' = W_hhᵀ da_t
-        dh_next[:n] += dy[t, :n]
-        da[t, :n] *= dh_next[:n]
-        np.matmul(da[t, :n], W_hh, out=dh_next[:n])
-        if n < B:  # rows past their sequence's end: no gradient
+    if cache.batch_sizes is not None:  # rows past their sequence's end: no gradient
+        for t, n in enumerate(cache.batch_sizes):
             da[t, n:] = 0
+    dh_next = np.array(dstate[0], dtype=x.dtype)  # (B, H)
+    da_t, dy_t = step_views(da, cache.batch_sizes), step_views(dy, cache.batch_sizes)
+    dh = row_views(dh_next, T, cache.batch_sizes)
+    for t in range(T) if cache.reverse else range(T - 1, -1, -1):
+        # da_t = (dy_t + dh_t') ⊙ φ'(a_t);  dh_{t-1}' = W_hhᵀ da_t
+        dh[t] += dy_t[t]
+        da_t[t] *= dh[t]
+        np.matmul(da_t[t], W_hh, out=dh[t])
 
     # Weight gradients and dx over all steps at once
     da_2d = da.reshape(T * B, H)
