@@ -233,9 +233,8 @@ class RNNBase(Module):
             mask = None
             if self.training and self.dropout > 0 and layer < self.num_layers - 1:
                 keep_prob = 1.0 - self.dropout
-                mask = (self.rng.random(layer_input.shape) < keep_prob).astype(
-                    self.dtype
-                ) / keep_prob
+                kept = self.rng.random(layer_input.shape) < keep_prob
+                mask = kept.astype(self.dtype) / keep_prob  # inverted dropout, as torch's
                 layer_input = layer_input * mask
             masks.append(mask)
 
@@ -248,10 +247,9 @@ class RNNBase(Module):
             self._ctx = dict(
                 caches=caches, masks=masks, packing=packing, batched=batched, y_shape=y.shape, B=B
             )
+            # y may be a view of the cache: writing into it would corrupt BPTT
             y = y.view()
-            y.flags.writeable = (
-                False  # y may be a view of the cache: modifying it would corrupt BPTT
-            )
+            y.flags.writeable = False
         if batched and self.batch_first:
             y = y.transpose(1, 0, 2)
         if not batched:
