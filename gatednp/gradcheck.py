@@ -27,7 +27,6 @@ import numpy as np
 from .cells import CellBase
 from .linear import Linear
 from .module import Module
-from .recurrent import RNNBase
 
 __all__ = ["gradcheck", "GradcheckReport", "TensorReport"]
 
@@ -71,8 +70,9 @@ class _Runner:
 
     def __init__(self, module: Module, x: np.ndarray, state, lengths) -> None:
         self.module, self.lengths = module, lengths
-        self.layer = isinstance(module, RNNBase)
         self.linear = isinstance(module, Linear)
+        # anything else that is not a cell follows torch's layer contract (y, state) = m(x, state)
+        self.layer = not self.linear and not isinstance(module, CellBase)
         self.pair = isinstance(state, tuple) or (
             state is None and _state_names(module) == ("h", "c")
         )
@@ -94,7 +94,8 @@ class _Runner:
         if self.linear:
             return [m(inputs["x"])]
         if self.layer:
-            y, s = m(inputs["x"], self.state(inputs), lengths=self.lengths)
+            kw = {} if self.lengths is None else {"lengths": self.lengths}
+            y, s = m(inputs["x"], self.state(inputs), **kw)
         else:
             s = m(inputs["x"], self.state(inputs))
             y = None
@@ -118,7 +119,7 @@ class _Runner:
 
 
 def _state_names(module: Module) -> tuple[str, ...]:
-    return module.STATE if isinstance(module, (RNNBase, CellBase)) else ()
+    return getattr(module, "STATE", ())
 
 
 def gradcheck(
@@ -136,8 +137,10 @@ def gradcheck(
     """Check `module.backward` against central differences of a random projection loss.
 
     Args:
-        module: a float64 LSTM, GRU, RNN, one of their cells, or Linear (training mode is
-            kept; a layer with dropout has its rng rewound before every forward).
+        module: a float64 LSTM, GRU, RNN, one of their cells, Linear, or your own layer with
+            torch's contract: `y, state = module(x, state)` and `dx, dstate0 =
+            module.backward(dy, dstate)`, with `STATE = ("h", "c")` if its state is a pair
+            (training mode is kept; a module's `rng` is rewound before every forward).
         x: its input, float64.
         state: optional initial state ((h0, c0) for an LSTM or LSTMCell, else h0).
         lengths: optional sequence lengths for a layer.

@@ -8,10 +8,20 @@ import os
 
 import numpy as np
 from hypothesis import settings
+from hypothesis import strategies as st
 
 settings.register_profile("ci", max_examples=15, deadline=None, derandomize=True, print_blob=True)
 settings.register_profile("dev", max_examples=100, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# Shapes for the finite-difference and invariant tests of each cell (tiny, so Jacobians are cheap)
+SHAPES = dict(
+    T=st.integers(1, 8),
+    B=st.integers(1, 4),
+    I=st.integers(1, 5),
+    H=st.integers(1, 6),
+    seed=st.integers(0, 2**16),
+)
 
 
 def randomize(module, rng: np.random.Generator, scale: float = 0.6):

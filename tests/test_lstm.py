@@ -7,24 +7,18 @@ from hypothesis import strategies as st
 
 import gatednp as gn
 from tests import core_checks as checks
+from tests.conftest import SHAPES
 
 KIND = "lstm"
-shapes = dict(
-    T=st.integers(1, 8),
-    B=st.integers(1, 4),
-    I=st.integers(1, 5),
-    H=st.integers(1, 6),
-    seed=st.integers(0, 2**16),
-)
 
 
-@given(**shapes)
+@given(**SHAPES)
 def test_finite_differences(T, B, I, H, seed):
     checks.check_gradients_by_finite_differences(KIND, T, B, I, H, seed)
 
 
 @given(
-    **shapes,
+    **SHAPES,
     options=st.sampled_from([{}, {"num_layers": 2}, {"bidirectional": True}, {"proj_size": 1}]),
 )
 def test_forward_matches_reference(T, B, I, H, seed, options):
@@ -46,7 +40,7 @@ def test_gradients_equal_complex_step_oracle(options):
     checks.check_against_complex_step_oracle(KIND, 5, 3, 2, 3, 7, **options)
 
 
-@given(**shapes)
+@given(**SHAPES)
 def test_cell_loop_is_bptt(T, B, I, H, seed):
     checks.check_cell_loop_is_bptt(KIND, T, B, I, H, seed)
 

@@ -7,18 +7,10 @@ from hypothesis import strategies as st
 
 import gatednp as gn
 from tests import reference as ref
-from tests.conftest import randomize
-
-shapes = dict(
-    T=st.integers(1, 8),
-    B=st.integers(1, 4),
-    I=st.integers(1, 5),
-    H=st.integers(1, 6),
-    seed=st.integers(0, 2**16),
-)
+from tests.conftest import SHAPES, randomize
 
 
-@given(**shapes, nonlinearity=st.sampled_from(["tanh", "relu"]))
+@given(**SHAPES, nonlinearity=st.sampled_from(["tanh", "relu"]))
 def test_finite_differences(T, B, I, H, seed, nonlinearity):
     rng = np.random.default_rng(seed)
     rnn = randomize(gn.RNN(I, H, nonlinearity=nonlinearity, rng=rng), rng)
