@@ -16,8 +16,8 @@ and once, over all steps:
 Why gates exist: dh_{t-1}' = W_hhᵀ (φ'(a_t) ⊙ dh_t) multiplies the gradient by the same matrix at
 every step, so over k steps it shrinks or grows like ‖W_hh‖ᵏ (the vanishing / exploding
 gradient). The LSTM's cell path dc_{t-1} = dc_t ⊙ f_t has no such product with a weight matrix.
-The loop is arranged as in lstm.py (hoisted input GEMM, local derivatives before the backward
-loop, weight GEMMs after).
+The loops are arranged as in lstm.py (hoisted input GEMM, weight GEMMs after the backward loop);
+the one local derivative φ'(a_t) is read off h_t for all steps before the backward loop.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .activations import tanh
 from .cells import CellBase
 from .module import Weights
 from .packing import row_views, step_views
@@ -94,7 +95,7 @@ def forward(
         np.matmul(h_prev[t], W_hh.T, out=hh[t])
         a_t[t] += hh[t]
         if nonlinearity == "tanh":
-            np.tanh(a_t[t], out=h_cur[t])
+            tanh(a_t[t], out=h_cur[t])
         else:
             np.maximum(a_t[t], 0, out=h_cur[t])
         n = B if batch_sizes is None else batch_sizes[t]

@@ -1,10 +1,10 @@
-"""sigmoid_ and tanh_: equal to scipy's expit / NumPy's tanh to rounding, in place, no warnings."""
+"""sigmoid_ and tanh_: expit / NumPy's tanh to rounding (tanh: absolute, for float64), in place, no warnings."""
 
 import numpy as np
 import pytest
 from scipy.special import expit
 
-from gatednp.activations import sigmoid_, tanh_
+from gatednp.activations import SIGMOID_EXP_MIN, TANH_EXP_MIN, sigmoid_, tanh, tanh_
 
 DTYPES = [np.float32, np.float64]
 
@@ -51,8 +51,40 @@ def test_sigmoid_keeps_nan():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_tanh_equals_numpy_in_place(dtype):
-    x = _whole_range(dtype)
-    y = x.copy()
-    assert tanh_(y) is y
-    np.testing.assert_array_equal(y, np.tanh(x))
+@pytest.mark.parametrize("size", [7, 4096])  # below and above the exp form's threshold
+def test_tanh_within_a_few_ulps_of_one_of_numpy(dtype, size):
+    """float32 and small blocks are NumPy's tanh exactly; float64 blocks of TANH_EXP_MIN or more
+    use 1 − 2/(1 + e²ˣ), accurate to a few ulps of 1 in absolute terms (activations.py)."""
+    x = _whole_range(dtype, size=1 << 16 if size > 1000 else 1 << 10)
+    exact = dtype == np.float32 or size < TANH_EXP_MIN
+    for start in range(0, x.size, size):
+        block = x[start : start + size]
+        y = block.copy()
+        assert tanh_(y) is y
+        if exact or block.size < TANH_EXP_MIN:
+            np.testing.assert_array_equal(y, np.tanh(block))
+        else:
+            np.testing.assert_allclose(y, np.tanh(block), rtol=0, atol=2 * np.finfo(dtype).eps)
+            assert np.all(np.abs(y) <= 1)
+
+
+def test_tanh_float64_exp_form_at_the_edges():
+    x = np.linspace(-30, 30, TANH_EXP_MIN + 1)
+    x[:6] = [np.inf, -np.inf, 0.0, -0.0, 355.0, -1e308]
+    x[6] = np.nan
+    y = np.empty_like(x)
+    assert tanh(x, out=y) is y
+    np.testing.assert_array_equal(y[:6], [1, -1, 0, 0, 1, -1])
+    assert np.isnan(y[6])
+    np.testing.assert_allclose(y[7:], np.tanh(x[7:]), rtol=0, atol=4.5e-16)
+    assert np.all(np.diff(y[7:]) >= 0)  # still monotone on a fine grid
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sigmoid_uses_both_paths(dtype):
+    """Blocks on both sides of SIGMOID_EXP_MIN agree with expit (the test above covers values)."""
+    x = np.random.default_rng(0).uniform(-20, 20, 3 * SIGMOID_EXP_MIN).astype(dtype)
+    for size in (SIGMOID_EXP_MIN - 1, SIGMOID_EXP_MIN, 3 * SIGMOID_EXP_MIN):
+        np.testing.assert_allclose(
+            sigmoid_(x[:size].copy()), expit(x[:size]), rtol=4 * np.finfo(dtype).eps
+        )
