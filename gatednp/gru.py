@@ -23,8 +23,9 @@ and once, over all steps:
     dW_hh = Σ_t [dr|dz|da]_t h_{t-1}ᵀ     db_hh = Σ_t [dr|dz|da]_t
     dW_ih = Σ_t [dr|dz|dn]_t x_tᵀ         db_ih = Σ_t [dr|dz|dn]_t     dx_t = W_ihᵀ [dr|dz|dn]_t
 
-In code the batch is the leading axis, so `W x` is written `x @ W.T`; the loop is arranged as
-in lstm.py (hoisted input GEMM, local derivatives before the backward loop, weight GEMMs after).
+In code the batch is the leading axis, so `W x` is written `x @ W.T`; the loops are arranged as
+in lstm.py (hoisted input GEMM; the backward loop writes the input-side gradients [dr|dz|dn]
+over the step's [r|z|n] once it has used them; weight GEMMs after the loop).
 """
 
 from __future__ import annotations
@@ -137,65 +138,66 @@ def backward(
 ) -> tuple[np.ndarray, tuple[np.ndarray]]:
     """BPTT through one layer and direction; accumulates into the parameters' `.grad`.
 
-    Args and returns as `lstm.backward`, with the state gradient a 1-tuple `(dh,)`.
+    Args and returns as `lstm.backward`, with the state gradient a 1-tuple `(dh,)`; the cache
+    is consumed (each step's gates are overwritten by their gradients).
     """
     w, x, h, gates, a = cache.w, cache.x, cache.h, cache.gates, cache.a
     T, B, _ = x.shape
     H = h.shape[-1]
     W_hh = w.weight_hh.data
-    r, z, n_ = _split(gates)
     h_prev = h[1:] if cache.reverse else h[:-1]  # (T, B, H): h_{t-1} of each step
 
-    # Local derivatives of every step at once; the loop multiplies them by dh_t or dn_t.
-    # dgates holds the recurrent side [dr|dz|da] until after the loop.
-    dgates = np.empty_like(gates)  # (T, B, 3H)
-    dr, dz, da = _split(dgates)
-    dn = np.empty_like(a)  # (T, B, H)
-    np.subtract(1, r, out=dr)
-    dr *= r
-    dr *= a  # a ⊙ r(1 − r)
-    np.subtract(1, z, out=dz)
-    dz *= z
-    np.subtract(h_prev, n_, out=da)  # da: scratch until the loop writes it
-    dz *= da  # (h_{t-1} − n) ⊙ z(1 − z)
-    np.multiply(n_, n_, out=dn)
-    np.subtract(1, dn, out=dn)
-    np.subtract(1, z, out=da)
-    dn *= da  # (1 − z) ⊙ (1 − n²)
+    # The two sides of the GRU get different gradients: the input side [dr|dz|dn] is written
+    # over the step's [r|z|n] once they are used (the block stays in cache, no second buffer
+    # of that size), the recurrent side [dr|dz|da] goes to its own buffer. Rows past a
+    # sequence's end stay zero in both (forward zeroed the gates; np.zeros here).
+    dgates_ih = gates  # (T, B, 3H): [dr|dz|dn]
+    dgates_hh = np.zeros_like(gates)  # (T, B, 3H): [dr|dz|da]
 
-    # Per-step views, rows :n_t (names ending in _t); dh_next runs back to dh_0
+    # Per-step views, rows :n_t; dh_next runs back to dh_0. dr is the memory of r, dz of z,
+    # dn of n: each gradient replaces its gate once the gate is used.
     bs = cache.batch_sizes
+    r, z, n_ = (step_views(v, bs) for v in _split(gates))
+    dr, dz, dn = r, z, n_
+    dr_dz = step_views(gates[..., : 2 * H], bs)
+    dr_dz_hh, da = (step_views(v, bs) for v in (dgates_hh[..., : 2 * H], dgates_hh[..., 2 * H :]))
+    dy, a, h_prev_t, dgates_hh_t = (step_views(v, bs) for v in (dy, a, h_prev, dgates_hh))
     dh_0 = np.array(dstate[0], dtype=x.dtype)  # (B, H)
-    dh_next, dh = row_views(dh_0, T, bs), row_views(np.empty((B, H), dtype=x.dtype), T, bs)
-    dhz = row_views(np.empty((B, H), dtype=x.dtype), T, bs)  # scratch: dh_t ⊙ z_t
-    dy, r, z = (step_views(v, bs) for v in (dy, r, z))
-    dgates_t, dr_t, dz_t, da_t, dn_t = (step_views(v, bs) for v in (dgates, dr, dz, da, dn))
+    dh_next = row_views(dh_0, T, bs)
+    dh, dhz, one_z, s = (row_views(np.empty((B, H), dtype=x.dtype), T, bs) for _ in range(4))
 
     for t in range(T) if cache.reverse else range(T - 1, -1, -1):
         np.add(dy[t], dh_next[t], out=dh[t])  # dh_t = dy_t + dh_t'
-        dn_t[t] *= dh[t]  # dn_t = dh_t ⊙ (1 − z_t)(1 − n_t²)
-        dz_t[t] *= dh[t]  # dz_t = dh_t ⊙ (h_{t-1} − n_t) z_t(1 − z_t)
-        dr_t[t] *= dn_t[t]  # dr_t = dn_t ⊙ a_t r_t(1 − r_t)
-        np.multiply(dn_t[t], r[t], out=da_t[t])  # da_t = dn_t ⊙ r_t
-        # dh_{t-1}' = dh_t ⊙ z_t + W_hhᵀ [dr|dz|da]_t
-        np.matmul(dgates_t[t], W_hh, out=dh_next[t])
-        np.multiply(dh[t], z[t], out=dhz[t])
+        np.multiply(dh[t], z[t], out=dhz[t])  # dh_t ⊙ z_t, the part of dh_{t-1}' through z
+        np.subtract(1, z[t], out=one_z[t])  # 1 − z_t
+        # dz_t = dh_t ⊙ (h_{t-1} − n_t) ⊙ z_t(1 − z_t)
+        np.subtract(h_prev_t[t], n_[t], out=s[t])
+        np.multiply(z[t], one_z[t], out=dz[t])
+        dz[t] *= s[t]
+        dz[t] *= dh[t]
+        # dn_t = dh_t ⊙ (1 − z_t) ⊙ (1 − n_t²)
+        np.multiply(n_[t], n_[t], out=dn[t])
+        np.subtract(1, dn[t], out=dn[t])
+        dn[t] *= one_z[t]
+        dn[t] *= dh[t]
+        # da_t = dn_t ⊙ r_t;  dr_t = dn_t ⊙ a_t ⊙ r_t(1 − r_t) = da_t ⊙ a_t ⊙ (1 − r_t)
+        np.multiply(dn[t], r[t], out=da[t])
+        np.subtract(1, r[t], out=dr[t])
+        dr[t] *= a[t]
+        dr[t] *= da[t]
+        dr_dz_hh[t][...] = dr_dz[t]  # the recurrent side shares dr and dz
+        # dh_{t-1}' = dh_t ⊙ z_t + W_hhᵀ [dr_t|dz_t|da_t]
+        np.matmul(dgates_hh_t[t], W_hh, out=dh_next[t])
         dh_next[t] += dhz[t]
-        n = B if bs is None else bs[t]
-        if n < B:  # rows past their sequence's end: no gradient on either side
-            da[t, n:] = 0
-            dn[t, n:] = 0
 
-    # Recurrent side first, then swap da for dn to make the input side [dr|dz|dn]
-    dgates_2d = dgates.reshape(T * B, GATES * H)
-    w.weight_hh.grad += dgates_2d.T @ h_prev.reshape(T * B, H)
-    if w.bias_hh is not None:
-        w.bias_hh.grad += dgates_2d.sum(axis=0)
-    da[...] = dn
-    w.weight_ih.grad += dgates_2d.T @ x.reshape(T * B, x.shape[2])
+    dgates_hh_2d = dgates_hh.reshape(T * B, GATES * H)
+    dgates_ih_2d = dgates_ih.reshape(T * B, GATES * H)
+    w.weight_hh.grad += dgates_hh_2d.T @ h_prev.reshape(T * B, H)
+    w.weight_ih.grad += dgates_ih_2d.T @ x.reshape(T * B, x.shape[2])
     if w.bias_ih is not None:
-        w.bias_ih.grad += dgates_2d.sum(axis=0)
-    dx = (dgates_2d @ w.weight_ih.data).reshape(x.shape)
+        w.bias_hh.grad += dgates_hh_2d.sum(axis=0)
+        w.bias_ih.grad += dgates_ih_2d.sum(axis=0)
+    dx = (dgates_ih_2d @ w.weight_ih.data).reshape(x.shape)
     return dx, (dh_0,)
 
 

@@ -28,10 +28,12 @@ and once, over all steps, with dgates_t = [di_t|df_t|dg_t|do_t]:
     dW_ih = Σ_t dgates_t x_tᵀ     dW_hh = Σ_t dgates_t h_{t-1}ᵀ     dW_hr = Σ_t dh_t m_tᵀ
     db_ih = db_hh = Σ_t dgates_t   dx_t = W_ihᵀ dgates_t
 
-In code the batch is the leading axis, so `W x` is written `x @ W.T`. How the loop stays fast
-(DESIGN.md): the input projections of all steps are one GEMM before the loop, the factors of the
-backward equations that need only cached activations (σ' and tanh') are computed for all steps
-at once before the backward loop, and the weight gradients are one GEMM each after it.
+In code the batch is the leading axis, so `W x` is written `x @ W.T`. How the loops stay fast
+(DESIGN.md): the input projections of all steps are one GEMM before the forward loop; inside
+it, one σ covers the step's whole contiguous [i|f|g|o] block (g through tanh(x) = 2σ(2x) − 1);
+the backward loop writes [di|df|dg|do] over the step's [i|f|g|o], which it reads for the last
+time, so each step's block is worked on while it is in cache and no second (T, B, 4H) buffer
+exists; the weight gradients are one GEMM each after that loop.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .activations import sigmoid_, tanh_
+from .activations import sigmoid_, tanh
 from .cells import CellBase
 from .module import Weights
 from .packing import row_views, step_views
@@ -119,9 +121,7 @@ def forward(
     bs = batch_sizes
     cur, prev = (slice(0, T), slice(1, T + 1)) if reverse else (slice(1, T + 1), slice(0, T))
     h_prev, c_prev, h_cur, c_cur = (step_views(a, bs) for a in (h[prev], c[prev], h[cur], c[cur]))
-    ifgo, i_f, i, f, g, o = (
-        step_views(a, bs) for a in (gates, gates[..., : 2 * H], *_split(gates))
-    )
+    ifgo, i, f, g, o = (step_views(a, bs) for a in (gates, *_split(gates)))
     tanh_cur, m_cur = step_views(tanh_c, bs), step_views(m, bs)
     hh = row_views(np.empty((B, GATES * H), dtype=x.dtype), T, bs)  # scratch: h_{t-1} W_hhᵀ
     ig = row_views(np.empty((B, H), dtype=x.dtype), T, bs)  # scratch: i_t ⊙ g_t
@@ -130,15 +130,17 @@ def forward(
         # Pre-activations: add the recurrent part h_{t-1} W_hhᵀ to the hoisted input part
         np.matmul(h_prev[t], W_hh.T, out=hh[t])
         ifgo[t] += hh[t]
-        sigmoid_(i_f[t])
-        tanh_(g[t])
-        sigmoid_(o[t])
+        # i_t, f_t, o_t = σ(…);  g_t = tanh(…) = 2σ(2·…) − 1, so one σ covers the whole block
+        g[t] *= 2
+        sigmoid_(ifgo[t])
+        g[t] *= 2
+        g[t] -= 1
         # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t
         np.multiply(f[t], c_prev[t], out=c_cur[t])
         np.multiply(i[t], g[t], out=ig[t])
         c_cur[t] += ig[t]
         # m_t = o_t ⊙ tanh(c_t);  h_t = m_t, or W_hr m_t
-        np.tanh(c_cur[t], out=tanh_cur[t])
+        tanh(c_cur[t], out=tanh_cur[t])
         if W_hr is None:
             np.multiply(o[t], tanh_cur[t], out=h_cur[t])
         else:
@@ -169,7 +171,8 @@ def backward(
     """BPTT through one layer and direction; accumulates into the parameters' `.grad`.
 
     Args:
-        cache: from `forward(..., keep_cache=True)`; it is consumed (overwritten).
+        cache: from `forward(..., keep_cache=True)`; it is consumed: each step's gates are
+            overwritten by their gradients.
         dy: (T, B, P) gradient of the loss with respect to y; zero at padded steps.
         dstate: (dh_n, dc_n), each (B, ·): gradient with respect to the final state.
 
@@ -181,59 +184,57 @@ def backward(
     H, P = c.shape[-1], h.shape[-1]
     W_hh = w.weight_hh.data
     W_hr = None if w.weight_hr is None else w.weight_hr.data
-    i, f, g, o = _split(gates)
-    tanh_c = cache.tanh_c
     h_prev = h[1:] if cache.reverse else h[:-1]  # (T, B, P): h_{t-1} of each step
     c_prev = c[1:] if cache.reverse else c[:-1]
 
-    # Local derivatives of every step at once, from the cached activations; the loop then
-    # only multiplies them by dc_t or dm_t (see the equations at the top).
-    dgates = np.empty_like(gates)  # (T, B, 4H): [di|df|dg|do]
-    di, df, dg, do = _split(dgates)
-    np.subtract(1, i, out=di)
-    di *= i
-    di *= g  # g ⊙ i(1 − i)
-    np.subtract(1, f, out=df)
-    df *= f
-    df *= c_prev  # c_{t-1} ⊙ f(1 − f)
-    np.multiply(g, g, out=dg)
-    np.subtract(1, dg, out=dg)
-    dg *= i  # i ⊙ (1 − g²)
-    np.subtract(1, o, out=do)
-    do *= o
-    do *= tanh_c  # tanh(c) ⊙ o(1 − o)
-    dc_dm = np.multiply(tanh_c, tanh_c)  # (T, B, H)
-    np.subtract(1, dc_dm, out=dc_dm)
-    dc_dm *= o  # o ⊙ (1 − tanh²(c))
-
+    # A step's gates are last read by that step of the loop, so [di|df|dg|do] is written over
+    # [i|f|g|o] there: the block stays in cache while it is used, and no second (T, B, 4H)
+    # buffer is needed. Rows past a sequence's end were zeroed by forward and stay zero.
+    dgates = gates  # (T, B, 4H)
     dh_0, dc_0 = (np.array(d, dtype=x.dtype) for d in dstate)  # (B, P), (B, H): running
     dh = np.zeros((T if W_hr is not None else 1, B, P), dtype=x.dtype)  # all kept for dW_hr
-    difg = dgates[..., : 3 * H].reshape(T, B, 3, H)  # di, df, dg side by side
 
-    # Per-step views, rows :n_t (names ending in _t); dh_next, dc_next run back to dh_0, dc_0
+    # Per-step views, rows :n_t; dh_next, dc_next run back to dh_0, dc_0. di is the memory of
+    # i, df of f, dg of g, do of o: each gradient replaces its gate once the gate is used.
     bs = cache.batch_sizes
+    i, f, g, o = (step_views(a, bs) for a in _split(gates))
+    di, df, dg, do = i, f, g, o
+    dy, tanh_c, c_prev, dgates_t = (step_views(a, bs) for a in (dy, cache.tanh_c, c_prev, dgates))
     dh_t = step_views(dh, bs) if W_hr is not None else row_views(dh[0], T, bs)
     dm = dh_t if W_hr is None else row_views(np.empty((B, H), dtype=x.dtype), T, bs)
-    dc_buf = np.empty((B, H), dtype=x.dtype)
-    dc, dc_col = row_views(dc_buf, T, bs), row_views(dc_buf[:, None, :], T, bs)
     dh_next, dc_next = row_views(dh_0, T, bs), row_views(dc_0, T, bs)
-    dy, do, dc_dm, f = (step_views(a, bs) for a in (dy, do, dc_dm, f))
-    dgates_t, difg_t = step_views(dgates, bs), step_views(difg, bs)
+    dc, dm_o, dc_i = (row_views(np.empty((B, H), dtype=x.dtype), T, bs) for _ in range(3))
 
     for t in range(T) if cache.reverse else range(T - 1, -1, -1):
         # dh_t = dy_t + dh_t';  dm_t = dh_t, or W_hrᵀ dh_t
         np.add(dy[t], dh_next[t], out=dh_t[t])
         if W_hr is not None:
             np.matmul(dh_t[t], W_hr, out=dm[t])
-        # do_t = dm_t ⊙ tanh(c_t) ⊙ o_t(1 − o_t)
-        do[t] *= dm[t]
+        np.multiply(dm[t], o[t], out=dm_o[t])  # dm_t ⊙ o_t, shared by dc_t and do_t
         # dc_t = dc_t' + dm_t ⊙ o_t ⊙ (1 − tanh²(c_t))
-        np.multiply(dm[t], dc_dm[t], out=dc[t])
+        np.multiply(tanh_c[t], tanh_c[t], out=dc[t])
+        np.subtract(1, dc[t], out=dc[t])
+        dc[t] *= dm_o[t]
         dc[t] += dc_next[t]
-        # di_t, df_t, dg_t = dc_t ⊙ (their local derivatives)
-        difg_t[t] *= dc_col[t]
-        # what goes back to step t-1: dc_t ⊙ f_t and W_hhᵀ dgates_t
+        # do_t = dm_t ⊙ tanh(c_t) ⊙ o_t(1 − o_t)
+        np.subtract(1, o[t], out=do[t])
+        do[t] *= tanh_c[t]
+        do[t] *= dm_o[t]
+        # di_t = dc_t ⊙ g_t ⊙ i_t(1 − i_t);  dg_t = dc_t ⊙ i_t ⊙ (1 − g_t²)
+        np.multiply(dc[t], i[t], out=dc_i[t])
+        np.subtract(1, i[t], out=di[t])
+        di[t] *= g[t]
+        di[t] *= dc_i[t]
+        np.multiply(g[t], g[t], out=dg[t])
+        np.subtract(1, dg[t], out=dg[t])
+        dg[t] *= dc_i[t]
+        # dc_{t-1}' = dc_t ⊙ f_t (the carousel);  df_t = dc_t ⊙ c_{t-1} ⊙ f_t(1 − f_t),
+        # computed as dc_{t-1}' ⊙ c_{t-1} ⊙ (1 − f_t)
         np.multiply(dc[t], f[t], out=dc_next[t])
+        np.subtract(1, f[t], out=df[t])
+        df[t] *= c_prev[t]
+        df[t] *= dc_next[t]
+        # dh_{t-1}' = W_hhᵀ [di_t|df_t|dg_t|do_t]
         np.matmul(dgates_t[t], W_hh, out=dh_next[t])
 
     # Weight gradients and dx over all steps at once
