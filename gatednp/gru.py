@@ -85,10 +85,10 @@ def forward(
     gates = np.empty((T, B, GATES * H), dtype=x.dtype)  # (T, B, 3H): [r|z|n]
     np.matmul(x.reshape(T * B, x.shape[2]), W_ih.T, out=gates.reshape(T * B, GATES * H))
     b_hn = None
-    if w.bias_ih is not None:
-        gates += w.bias_ih.data
-        gates[..., : 2 * H] += w.bias_hh.data[: 2 * H]
-        b_hn = w.bias_hh.data[2 * H :]
+    if w.bias_ih is not None:  # one pass over the big buffer: [b_ir + b_hr | b_iz + b_hz | b_in]
+        b_ih, b_hh = w.bias_ih.data, w.bias_hh.data
+        gates += np.concatenate([b_ih[: 2 * H] + b_hh[: 2 * H], b_ih[2 * H :]])
+        b_hn = b_hh[2 * H :]
     h = np.empty((T + 1, B, H), dtype=x.dtype)
     a = np.empty((T, B, H), dtype=x.dtype)
     h[T if reverse else 0] = state[0]

@@ -108,8 +108,7 @@ def forward(
     gates = np.empty((T, B, GATES * H), dtype=x.dtype)  # (T, B, 4H): [i|f|g|o]
     np.matmul(x.reshape(T * B, x.shape[2]), W_ih.T, out=gates.reshape(T * B, GATES * H))
     if w.bias_ih is not None:
-        gates += w.bias_ih.data
-        gates += w.bias_hh.data
+        gates += w.bias_ih.data + w.bias_hh.data  # one pass over the big buffer, not two
     h = np.empty((T + 1, B, P), dtype=x.dtype)  # states, in the order of the time axis
     c = np.empty((T + 1, B, H), dtype=x.dtype)
     tanh_c = np.empty((T, B, H), dtype=x.dtype)
