@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+import gatednp as gn
+
 from .systems import SHAPES, SYSTEMS, cache_bytes, forward_flops
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -129,6 +131,18 @@ def run(args) -> dict:
         },
         "rows": [],
     }
+    if args.gatednp_threads > 1:  # after the GEMM peak, which is BLAS's own on every core
+        gn.set_num_threads(args.gatednp_threads)  # NumPy's OpenBLAS -> one thread (threads.py)
+        time.sleep(0 if args.smoke else 2.0)  # let OpenBLAS's idle threads stop spinning
+    result["machine"]["gatednp_threads"] = gn.get_num_threads()
+    try:
+        _measure_all(args, shapes, systems, preset, result)
+    finally:
+        gn.set_num_threads(1)
+    return result
+
+
+def _measure_all(args, shapes, systems, preset, result) -> None:
     for cell in args.cells:
         for dtype in args.dtypes:
             for shape_name in shapes:
@@ -147,7 +161,6 @@ def run(args) -> dict:
                     result["rows"].append(row)
                     print(_line(row), file=sys.stderr, flush=True)
                 del built
-    return result
 
 
 def _has_torch() -> bool:
@@ -227,6 +240,13 @@ def main(argv=None) -> dict:
     p.add_argument("--modes", nargs="+", default=["train", "infer"], choices=["train", "infer"])
     p.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=list(SYSTEMS))
     p.add_argument("--torch-threads", type=int, default=None)
+    p.add_argument(
+        "--gatednp-threads",
+        type=int,
+        default=1,
+        help="gn.set_num_threads(N) after the GEMM peak: gatednp's own threads, NumPy's BLAS "
+        "on one thread (so the naive system's GEMMs too)",
+    )
     p.add_argument("--out", type=Path, default=None, help="JSON path (default: results/)")
     args = p.parse_args(argv)
     args.dtypes = [np.dtype(d).type for d in args.dtypes]

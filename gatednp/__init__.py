@@ -16,6 +16,7 @@ from .optim import SGD, Adam, clip_grad_norm
 from .recurrent import GRU, LSTM, RNN
 from .rnn import RNNCell
 from .streaming import Stateful
+from .threads import get_num_threads, set_num_threads
 from .train import train
 
 __all__ = [
@@ -25,5 +26,6 @@ __all__ = [
     "gradcheck", "GradcheckReport", "gate_activations",
     "save", "load",
     "train",
+    "set_num_threads", "get_num_threads",
 ]  # fmt: skip
 __version__ = "0.1.0"

@@ -25,7 +25,8 @@ and once, over all steps:
 
 In code the batch is the leading axis, so `W x` is written `x @ W.T`; the loops are arranged as
 in lstm.py (hoisted input GEMM; the backward loop writes the input-side gradients [dr|dz|dn]
-over the step's [r|z|n] once it has used them; weight GEMMs after the loop).
+over the step's [r|z|n] once it has used them; weight GEMMs after the loop; the time loops
+`_forward_loop` and `_backward_loop` take any block of batch rows).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from .activations import sigmoid_, tanh_
 from .cells import CellBase
 from .module import Weights
 from .packing import row_views, step_views
+from .threads import block_batch_sizes, matmul_rows, run_row_blocks
 
 __all__ = ["GRUCell", "forward", "backward"]
 
@@ -83,7 +85,7 @@ def forward(
     # Input projections of all steps in one GEMM; b_hr and b_hz join them, b_hn cannot (it is
     # multiplied by r_t) and is added to a_t in the loop
     gates = np.empty((T, B, GATES * H), dtype=x.dtype)  # (T, B, 3H): [r|z|n]
-    np.matmul(x.reshape(T * B, x.shape[2]), W_ih.T, out=gates.reshape(T * B, GATES * H))
+    matmul_rows(x.reshape(T * B, x.shape[2]), W_ih.T, out=gates.reshape(T * B, GATES * H))
     b_hn = None
     if w.bias_ih is not None:  # one pass over the big buffer: [b_ir + b_hr | b_iz + b_hz | b_in]
         b_ih, b_hh = w.bias_ih.data, w.bias_hh.data
@@ -93,16 +95,44 @@ def forward(
     a = np.empty((T, B, H), dtype=x.dtype)
     h[T if reverse else 0] = state[0]
 
-    # Per-step views, rows :n_t: step t reads h_prev[t] and writes h_cur[t]
+    def rows(lo: int, hi: int) -> None:  # the time loop over batch rows lo:hi
+        blocks = (v[:, lo:hi] for v in (gates, h, a))
+        _forward_loop(*blocks, W_hh, b_hn, reverse, block_batch_sizes(batch_sizes, lo, hi))
+
+    # all rows at once, or one block of rows per thread (gn.set_num_threads, threads.py)
+    run_row_blocks(rows, B, T, row_bytes=H * x.itemsize)
+
+    y = h[:-1] if reverse else h[1:]
+    cache = GRUCache(w, x, h, gates, a, reverse, batch_sizes) if keep_cache else None
+    return y, (h[0 if reverse else T],), cache
+
+
+def _forward_loop(
+    gates: np.ndarray,
+    h: np.ndarray,
+    a: np.ndarray,
+    W_hh: np.ndarray,
+    b_hn: np.ndarray | None,
+    reverse: bool,
+    batch_sizes: np.ndarray | None,
+) -> None:
+    """The forward time loop: activates `gates` in place and fills h and a.
+
+    On entry gates (T, B, 3H) holds the input part of the pre-activations and h (T+1, B, H)
+    the initial state at index 0 (T when reverse). Rows never meet, so B may be a block of rows.
+    """
+    T, B, G_H = gates.shape
+    H = G_H // GATES
     bs = batch_sizes
+    # Per-step views, rows :n_t: step t reads h_prev[t] and writes h_cur[t]
     cur, prev = (slice(0, T), slice(1, T + 1)) if reverse else (slice(1, T + 1), slice(0, T))
     h_prev, h_cur, a_t = step_views(h[prev], bs), step_views(h[cur], bs), step_views(a, bs)
     r_z, r, z, n_ = (step_views(v, bs) for v in (gates[..., : 2 * H], *_split(gates)))
-    hh_buf = np.empty((B, GATES * H), dtype=x.dtype)  # scratch: h_{t-1} W_hhᵀ
+    hh_buf = np.empty((B, GATES * H), dtype=gates.dtype)  # scratch: h_{t-1} W_hhᵀ
     hh, hh_rz, hh_n = (
         row_views(v, T, bs) for v in (hh_buf, hh_buf[:, : 2 * H], hh_buf[:, 2 * H :])
     )
-    ra = row_views(np.empty((B, H), dtype=x.dtype), T, bs)  # scratch: r_t ⊙ a_t
+    ra = row_views(np.empty((B, H), dtype=gates.dtype), T, bs)  # scratch: r_t ⊙ a_t
 
     for t in range(T - 1, -1, -1) if reverse else range(T):
         np.matmul(h_prev[t], W_hh.T, out=hh[t])
@@ -128,10 +158,6 @@ def forward(
             gates[t, n:] = 0
             a[t, n:] = 0
 
-    y = h[:-1] if reverse else h[1:]
-    cache = GRUCache(w, x, h, gates, a, reverse, batch_sizes) if keep_cache else None
-    return y, (h[0 if reverse else T],), cache
-
 
 def backward(
     cache: GRUCache, dy: np.ndarray, dstate: tuple[np.ndarray]
@@ -153,20 +179,56 @@ def backward(
     # sequence's end stay zero in both (forward zeroed the gates; np.zeros here).
     dgates_ih = gates  # (T, B, 3H): [dr|dz|dn]
     dgates_hh = np.zeros_like(gates)  # (T, B, 3H): [dr|dz|da]
+    dh_0 = np.array(dstate[0], dtype=x.dtype)  # (B, H): dh_n, run back to dh_0
 
+    def rows(lo: int, hi: int) -> None:  # the time loop over batch rows lo:hi
+        blocks = (v[:, lo:hi] for v in (dy, gates, dgates_hh, a, h_prev))
+        bs = block_batch_sizes(cache.batch_sizes, lo, hi)
+        _backward_loop(*blocks, dh_0[lo:hi], W_hh, cache.reverse, bs)
+
+    # all rows at once, or one block of rows per thread (gn.set_num_threads, threads.py)
+    run_row_blocks(rows, B, T, row_bytes=H * x.itemsize)
+
+    dgates_hh_2d = dgates_hh.reshape(T * B, GATES * H)
+    dgates_ih_2d = dgates_ih.reshape(T * B, GATES * H)
+    w.weight_hh.grad += matmul_rows(dgates_hh_2d.T, h_prev.reshape(T * B, H))
+    w.weight_ih.grad += matmul_rows(dgates_ih_2d.T, x.reshape(T * B, x.shape[2]))
+    if w.bias_ih is not None:
+        w.bias_hh.grad += dgates_hh_2d.sum(axis=0)
+        w.bias_ih.grad += dgates_ih_2d.sum(axis=0)
+    dx = matmul_rows(dgates_ih_2d, w.weight_ih.data).reshape(x.shape)
+    return dx, (dh_0,)
+
+
+def _backward_loop(
+    dy: np.ndarray,
+    gates: np.ndarray,
+    dgates_hh: np.ndarray,
+    a: np.ndarray,
+    h_prev: np.ndarray,
+    dh_0: np.ndarray,
+    W_hh: np.ndarray,
+    reverse: bool,
+    batch_sizes: np.ndarray | None,
+) -> None:
+    """The backward time loop: writes [dr|dz|dn] over `gates` and [dr|dz|da] into `dgates_hh`
+    step by step, and leaves dh_0 (dh_n on entry) at the gradient of the initial state. B may
+    be a block of rows.
+    """
+    T, B, G_H = gates.shape
+    H = G_H // GATES
     # Per-step views, rows :n_t; dh_next runs back to dh_0. dr is the memory of r, dz of z,
     # dn of n: each gradient replaces its gate once the gate is used.
-    bs = cache.batch_sizes
+    bs = batch_sizes
     r, z, n_ = (step_views(v, bs) for v in _split(gates))
     dr, dz, dn = r, z, n_
     dr_dz = step_views(gates[..., : 2 * H], bs)
     dr_dz_hh, da = (step_views(v, bs) for v in (dgates_hh[..., : 2 * H], dgates_hh[..., 2 * H :]))
     dy, a, h_prev_t, dgates_hh_t = (step_views(v, bs) for v in (dy, a, h_prev, dgates_hh))
-    dh_0 = np.array(dstate[0], dtype=x.dtype)  # (B, H)
     dh_next = row_views(dh_0, T, bs)
-    dh, dhz, one_z, s = (row_views(np.empty((B, H), dtype=x.dtype), T, bs) for _ in range(4))
+    dh, dhz, one_z, s = (row_views(np.empty((B, H), dtype=gates.dtype), T, bs) for _ in range(4))
 
-    for t in range(T) if cache.reverse else range(T - 1, -1, -1):
+    for t in range(T) if reverse else range(T - 1, -1, -1):
         np.add(dy[t], dh_next[t], out=dh[t])  # dh_t = dy_t + dh_t'
         np.multiply(dh[t], z[t], out=dhz[t])  # dh_t ⊙ z_t, the part of dh_{t-1}' through z
         np.subtract(1, z[t], out=one_z[t])  # 1 − z_t
@@ -189,16 +251,6 @@ def backward(
         # dh_{t-1}' = dh_t ⊙ z_t + W_hhᵀ [dr_t|dz_t|da_t]
         np.matmul(dgates_hh_t[t], W_hh, out=dh_next[t])
         dh_next[t] += dhz[t]
-
-    dgates_hh_2d = dgates_hh.reshape(T * B, GATES * H)
-    dgates_ih_2d = dgates_ih.reshape(T * B, GATES * H)
-    w.weight_hh.grad += dgates_hh_2d.T @ h_prev.reshape(T * B, H)
-    w.weight_ih.grad += dgates_ih_2d.T @ x.reshape(T * B, x.shape[2])
-    if w.bias_ih is not None:
-        w.bias_hh.grad += dgates_hh_2d.sum(axis=0)
-        w.bias_ih.grad += dgates_ih_2d.sum(axis=0)
-    dx = (dgates_ih_2d @ w.weight_ih.data).reshape(x.shape)
-    return dx, (dh_0,)
 
 
 class GRUCell(CellBase):

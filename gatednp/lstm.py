@@ -33,7 +33,9 @@ In code the batch is the leading axis, so `W x` is written `x @ W.T`. How the lo
 it, one σ covers the step's whole contiguous [i|f|g|o] block (g through tanh(x) = 2σ(2x) − 1);
 the backward loop writes [di|df|dg|do] over the step's [i|f|g|o], which it reads for the last
 time, so each step's block is worked on while it is in cache and no second (T, B, 4H) buffer
-exists; the weight gradients are one GEMM each after that loop.
+exists; the weight gradients are one GEMM each after that loop. The two time loops,
+`_forward_loop` and `_backward_loop`, take any block of batch rows (rows never meet inside a
+layer): with `gn.set_num_threads(n)` the batch is split over n threads (threads.py).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from .activations import sigmoid_, tanh
 from .cells import CellBase
 from .module import Weights
 from .packing import row_views, step_views
+from .threads import block_batch_sizes, matmul_rows, run_row_blocks
 
 __all__ = ["LSTMCell", "forward", "backward"]
 
@@ -106,7 +109,7 @@ def forward(
 
     # Input projections of all steps in one GEMM: gates_t = x_t W_ihᵀ + b_ih + b_hh
     gates = np.empty((T, B, GATES * H), dtype=x.dtype)  # (T, B, 4H): [i|f|g|o]
-    np.matmul(x.reshape(T * B, x.shape[2]), W_ih.T, out=gates.reshape(T * B, GATES * H))
+    matmul_rows(x.reshape(T * B, x.shape[2]), W_ih.T, out=gates.reshape(T * B, GATES * H))
     if w.bias_ih is not None:
         gates += w.bias_ih.data + w.bias_hh.data  # one pass over the big buffer, not two
     h = np.empty((T + 1, B, P), dtype=x.dtype)  # states, in the order of the time axis
@@ -116,14 +119,48 @@ def forward(
     start = T if reverse else 0
     h[start], c[start] = state
 
-    # Per-step views, rows :n_t: step t reads h_prev[t], c_prev[t], writes h_cur[t], c_cur[t]
+    def rows(lo: int, hi: int) -> None:  # the time loop over batch rows lo:hi
+        blocks = (a[:, lo:hi] for a in (gates, h, c, tanh_c, m))
+        _forward_loop(*blocks, W_hh, W_hr, reverse, block_batch_sizes(batch_sizes, lo, hi))
+
+    # all rows at once, or one block of rows per thread (gn.set_num_threads, threads.py)
+    run_row_blocks(rows, B, T, row_bytes=H * x.itemsize)
+
+    end = 0 if reverse else T
+    y = h[:-1] if reverse else h[1:]
+    cache = None
+    if keep_cache:
+        cache = LSTMCache(
+            w, x, h, c, gates, tanh_c, None if W_hr is None else m, reverse, batch_sizes
+        )
+    return y, (h[end], c[end]), cache
+
+
+def _forward_loop(
+    gates: np.ndarray,
+    h: np.ndarray,
+    c: np.ndarray,
+    tanh_c: np.ndarray,
+    m: np.ndarray,
+    W_hh: np.ndarray,
+    W_hr: np.ndarray | None,
+    reverse: bool,
+    batch_sizes: np.ndarray | None,
+) -> None:
+    """The forward time loop: activates `gates` in place and fills h, c, tanh_c and m.
+
+    On entry gates (T, B, 4H) holds the input part of the pre-activations and h, c (T+1, B, ·)
+    the initial state at index 0 (T when reverse). Rows never meet, so B may be a block of rows.
+    """
+    T, B, _ = gates.shape
     bs = batch_sizes
+    # Per-step views, rows :n_t: step t reads h_prev[t], c_prev[t], writes h_cur[t], c_cur[t]
     cur, prev = (slice(0, T), slice(1, T + 1)) if reverse else (slice(1, T + 1), slice(0, T))
     h_prev, c_prev, h_cur, c_cur = (step_views(a, bs) for a in (h[prev], c[prev], h[cur], c[cur]))
     ifgo, i, f, g, o = (step_views(a, bs) for a in (gates, *_split(gates)))
     tanh_cur, m_cur = step_views(tanh_c, bs), step_views(m, bs)
-    hh = row_views(np.empty((B, GATES * H), dtype=x.dtype), T, bs)  # scratch: h_{t-1} W_hhᵀ
-    ig = row_views(np.empty((B, H), dtype=x.dtype), T, bs)  # scratch: i_t ⊙ g_t
+    hh = row_views(np.empty(gates.shape[1:], dtype=gates.dtype), T, bs)  # h_{t-1} W_hhᵀ
+    ig = row_views(np.empty(c.shape[1:], dtype=gates.dtype), T, bs)  # scratch: i_t ⊙ g_t
 
     for t in range(T - 1, -1, -1) if reverse else range(T):
         # Pre-activations: add the recurrent part h_{t-1} W_hhᵀ to the hoisted input part
@@ -153,15 +190,6 @@ def forward(
             gates[t, n:] = 0
             tanh_c[t, n:] = 0
             m[t, n:] = 0  # the same buffer as tanh_c unless there is a projection
-
-    end = 0 if reverse else T
-    y = h[:-1] if reverse else h[1:]
-    cache = None
-    if keep_cache:
-        cache = LSTMCache(
-            w, x, h, c, gates, tanh_c, None if W_hr is None else m, reverse, batch_sizes
-        )
-    return y, (h[end], c[end]), cache
 
 
 def backward(
@@ -193,18 +221,59 @@ def backward(
     dh_0, dc_0 = (np.array(d, dtype=x.dtype) for d in dstate)  # (B, P), (B, H): running
     dh = np.zeros((T if W_hr is not None else 1, B, P), dtype=x.dtype)  # all kept for dW_hr
 
+    def rows(lo: int, hi: int) -> None:  # the time loop over batch rows lo:hi
+        blocks = (a[:, lo:hi] for a in (dy, gates, cache.tanh_c, c_prev, dh))
+        bs = block_batch_sizes(cache.batch_sizes, lo, hi)
+        _backward_loop(*blocks, dh_0[lo:hi], dc_0[lo:hi], W_hh, W_hr, cache.reverse, bs)
+
+    # all rows at once, or one block of rows per thread (gn.set_num_threads, threads.py)
+    run_row_blocks(rows, B, T, row_bytes=H * x.itemsize)
+
+    # Weight gradients and dx over all steps at once
+    dgates_2d = dgates.reshape(T * B, GATES * H)
+    w.weight_ih.grad += matmul_rows(dgates_2d.T, x.reshape(T * B, x.shape[2]))
+    w.weight_hh.grad += matmul_rows(dgates_2d.T, h_prev.reshape(T * B, P))
+    if w.bias_ih is not None:
+        db = dgates_2d.sum(axis=0)
+        w.bias_ih.grad += db
+        w.bias_hh.grad += db
+    if W_hr is not None:
+        w.weight_hr.grad += dh.reshape(T * B, P).T @ cache.m.reshape(T * B, H)
+    dx = matmul_rows(dgates_2d, w.weight_ih.data).reshape(x.shape)
+    return dx, (dh_0, dc_0)
+
+
+def _backward_loop(
+    dy: np.ndarray,
+    gates: np.ndarray,
+    tanh_c: np.ndarray,
+    c_prev: np.ndarray,
+    dh: np.ndarray,
+    dh_0: np.ndarray,
+    dc_0: np.ndarray,
+    W_hh: np.ndarray,
+    W_hr: np.ndarray | None,
+    reverse: bool,
+    batch_sizes: np.ndarray | None,
+) -> None:
+    """The backward time loop: writes [di|df|dg|do] over `gates` step by step, fills dh (every
+    step's with a projection, else scratch) and leaves dh_0, dc_0 (which hold dh_n, dc_n on
+    entry) at the gradients of the initial state. B may be a block of rows.
+    """
+    T, B, _ = gates.shape
+    H = c_prev.shape[-1]
     # Per-step views, rows :n_t; dh_next, dc_next run back to dh_0, dc_0. di is the memory of
     # i, df of f, dg of g, do of o: each gradient replaces its gate once the gate is used.
-    bs = cache.batch_sizes
+    bs = batch_sizes
     i, f, g, o = (step_views(a, bs) for a in _split(gates))
     di, df, dg, do = i, f, g, o
-    dy, tanh_c, c_prev, dgates_t = (step_views(a, bs) for a in (dy, cache.tanh_c, c_prev, dgates))
+    dy, tanh_c, c_prev, dgates_t = (step_views(a, bs) for a in (dy, tanh_c, c_prev, gates))
     dh_t = step_views(dh, bs) if W_hr is not None else row_views(dh[0], T, bs)
-    dm = dh_t if W_hr is None else row_views(np.empty((B, H), dtype=x.dtype), T, bs)
+    dm = dh_t if W_hr is None else row_views(np.empty((B, H), dtype=gates.dtype), T, bs)
     dh_next, dc_next = row_views(dh_0, T, bs), row_views(dc_0, T, bs)
-    dc, dm_o, dc_i = (row_views(np.empty((B, H), dtype=x.dtype), T, bs) for _ in range(3))
+    dc, dm_o, dc_i = (row_views(np.empty((B, H), dtype=gates.dtype), T, bs) for _ in range(3))
 
-    for t in range(T) if cache.reverse else range(T - 1, -1, -1):
+    for t in range(T) if reverse else range(T - 1, -1, -1):
         # dh_t = dy_t + dh_t';  dm_t = dh_t, or W_hrᵀ dh_t
         np.add(dy[t], dh_next[t], out=dh_t[t])
         if W_hr is not None:
@@ -235,19 +304,6 @@ def backward(
         df[t] *= dc_next[t]
         # dh_{t-1}' = W_hhᵀ [di_t|df_t|dg_t|do_t]
         np.matmul(dgates_t[t], W_hh, out=dh_next[t])
-
-    # Weight gradients and dx over all steps at once
-    dgates_2d = dgates.reshape(T * B, GATES * H)
-    w.weight_ih.grad += dgates_2d.T @ x.reshape(T * B, x.shape[2])
-    w.weight_hh.grad += dgates_2d.T @ h_prev.reshape(T * B, P)
-    if w.bias_ih is not None:
-        db = dgates_2d.sum(axis=0)
-        w.bias_ih.grad += db
-        w.bias_hh.grad += db
-    if W_hr is not None:
-        w.weight_hr.grad += dh.reshape(T * B, P).T @ cache.m.reshape(T * B, H)
-    dx = (dgates_2d @ w.weight_ih.data).reshape(x.shape)
-    return dx, (dh_0, dc_0)
 
 
 class LSTMCell(CellBase):

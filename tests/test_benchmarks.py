@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 
+import gatednp as gn
 from benchmarks.run import main
 from benchmarks.systems import cache_bytes
 
@@ -26,6 +27,16 @@ def test_smoke_run_writes_table_and_json(tmp_path, capsys):
             assert set(row["ratio_to_torch"]) == {"gatednp", "naive"}
     assert result["machine"]["cpus"] >= 1
     assert "| LSTM | float64 | tiny | train |" in capsys.readouterr().out
+
+
+def test_smoke_run_with_gatednp_threads_restores_one_thread(tmp_path):
+    result = main(
+        ["--smoke", "--dtypes", "float32", "--cells", "GRU", "--gatednp-threads", "2"]
+        + ["--out", str(tmp_path / "t.json")]
+    )
+    assert result["machine"]["gatednp_threads"] == 2
+    assert [r["mode"] for r in result["rows"]] == ["train", "infer"]
+    assert gn.get_num_threads() == 1
 
 
 def test_cache_holds_exactly_what_bptt_needs():
