@@ -10,13 +10,22 @@ from gatednp import threads
 from tests.conftest import randomize
 
 
+def set_threads(n):
+    """gn.set_num_threads(n), expecting its warning where NumPy's BLAS is not a findable OpenBLAS."""
+    if n > 1 and threads._numpy_openblas() is None:
+        with pytest.warns(RuntimeWarning, match="not an OpenBLAS"):
+            gn.set_num_threads(n)
+    else:
+        gn.set_num_threads(n)
+
+
 @pytest.fixture
 def split_everything(monkeypatch):
     """Two gatednp threads, with thresholds so low that even these small tests split."""
     monkeypatch.setattr(threads, "MIN_BLOCK_BYTES", 1)
     monkeypatch.setattr(threads, "MIN_LOOP_BYTES", 1)
     monkeypatch.setattr(threads, "MIN_BLOCK_MACS", 1)
-    gn.set_num_threads(2)
+    set_threads(2)
     yield
     gn.set_num_threads(1)
 
@@ -107,3 +116,11 @@ def test_set_num_threads_gives_openblas_its_threads_back():
 def test_set_num_threads_rejects_bad_counts(bad):
     with pytest.raises(ValueError, match="n must be an int >= 1"):
         gn.set_num_threads(bad)
+
+
+def test_set_num_threads_warns_when_it_cannot_set_the_blas(monkeypatch):
+    monkeypatch.setattr(threads, "_numpy_openblas", lambda: None)
+    with pytest.warns(RuntimeWarning, match="set its threads to 1 yourself"):
+        gn.set_num_threads(2)
+    gn.set_num_threads(1)
+    assert gn.get_num_threads() == 1
