@@ -123,9 +123,17 @@ def set_num_threads(n: int) -> None:
         _num_threads = int(n)
         if _pool is not None:
             _pool.shutdown(wait=True)
-            _pool = None
-        if n > 1:
-            _pool = ThreadPoolExecutor(n - 1, thread_name_prefix="gatednp")
+            _pool = None  # the next split makes a pool of the new size
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has none of the parent's worker threads: start from a fresh pool."""
+    global _pool, _region
+    _pool, _region = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def get_num_threads() -> int:
@@ -144,7 +152,10 @@ def _run(fn: Callable[[int, int], None], blocks: list[tuple[int, int]]) -> None:
     if len(blocks) == 1 or not _region.acquire(blocking=False):
         fn(blocks[0][0], blocks[-1][1])
         return
+    global _pool
     try:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(_num_threads - 1, thread_name_prefix="gatednp")
         futures = [_pool.submit(fn, lo, hi) for lo, hi in blocks[:-1]]
         try:
             fn(*blocks[-1])

@@ -2,6 +2,10 @@
 blocks of rows changes no result, errors in any block reach the caller, and set_num_threads
 hands NumPy's OpenBLAS its thread count back."""
 
+import os
+import select
+import signal
+
 import numpy as np
 import pytest
 
@@ -124,3 +128,25 @@ def test_set_num_threads_warns_when_it_cannot_set_the_blas(monkeypatch):
         gn.set_num_threads(2)
     gn.set_num_threads(1)
     assert gn.get_num_threads() == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")  # 3.12+
+def test_a_forked_child_splits_with_its_own_pool(split_everything):
+    layer = gn.GRU(3, 4, rng=0)
+    x = np.random.default_rng(0).standard_normal((5, 4, 3))
+    expected = layer(x)[0]  # the parent's pool is running now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: the same split must run (a dead pool would hang here)
+        ok = np.array_equal(layer(x)[0], expected)
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    ready, _, _ = select.select([read], [], [], 30)  # a hung child must fail the test, not hang it
+    answer = os.read(read, 1) if ready else b""
+    os.close(read)
+    if not ready:
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    assert answer == b"1"
