@@ -32,7 +32,7 @@ from .systems import SHAPES, SYSTEMS, cache_bytes, forward_flops
 RESULTS = Path(__file__).resolve().parent / "results"
 PRESETS = {  # rounds, seconds per block, max calls per block, pause between blocks
     "full": dict(shapes=list(SHAPES), rounds=4, block=0.3, max_calls=15, pause=0.25),
-    "quick": dict(shapes=["tiny", "small"], rounds=3, block=0.06, max_calls=10, pause=0.25),
+    "quick": dict(shapes=["tiny", "small"], rounds=3, block=0.06, max_calls=10, pause=0.1),
     "smoke": dict(shapes=["tiny"], rounds=1, block=0.0, max_calls=1, pause=0.02),
 }
 
