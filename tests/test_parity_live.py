@@ -90,6 +90,39 @@ def test_layer_matches_torch(kind, dtype, data):
     compare(module, reference, x, state if kind == "LSTM" else state[0], lengths, rng)
 
 
+@pytest.mark.parametrize("threads", [1, 2], ids=["serial", "two-threads"])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("kind", available(["LSTM", "GRU", "RNN"]))
+def test_fast_paths_match_torch(kind, dtype, threads, monkeypatch):
+    """Blocks large enough for the exp forms of σ and tanh (activations.py), with and without
+    the row-block split (threads.py): the drawn sizes above (1-5) never reach either."""
+    from gatednp import threads as gn_threads
+    from gatednp.activations import SIGMOID_EXP_MIN, TANH_EXP_MIN
+
+    for name in ("MIN_BLOCK_BYTES", "MIN_LOOP_BYTES", "MIN_BLOCK_MACS"):
+        monkeypatch.setattr(gn_threads, name, 1)  # split even at this size
+    split = []
+    run = gn_threads._run
+    monkeypatch.setattr(gn_threads, "_run", lambda fn, b: (split.append(len(b)), run(fn, b))[1])
+
+    T, B, I, H = 12, 32, 6, 64  # B·H = 2048: each gate block is at or above both thresholds
+    assert B * H >= max(SIGMOID_EXP_MIN, TANH_EXP_MIN)
+    kwargs = {"input_size": I, "hidden_size": H, "num_layers": 2, "bidirectional": True}
+    rng = np.random.default_rng(11)
+    reference = torch_module(kind, kwargs, dtype, rng)
+    module = from_torch(reference)
+    x = rng.standard_normal((T, B, I)).astype(dtype)
+    state = tuple((0.5 * rng.standard_normal((4, B, H))).astype(dtype) for _ in module.state_sizes)
+    lengths = rng.integers(1, T + 1, B)
+    gn.set_num_threads(threads)
+    try:
+        compare(module, reference, x, state if kind == "LSTM" else state[0], lengths, rng)
+    finally:
+        gn.set_num_threads(1)
+    # the LSTM's and GRU's loops and GEMMs ran in `threads` blocks; the RNN's loop is serial
+    assert max(split, default=1) == (1 if kind == "RNN" else threads)
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("kind", available(["LSTMCell", "GRUCell", "RNNCell"]))
 @given(data=st.data())
