@@ -194,8 +194,10 @@ def backward(
     w.weight_hh.grad += matmul_rows(dgates_hh_2d.T, h_prev.reshape(T * B, H))
     w.weight_ih.grad += matmul_rows(dgates_ih_2d.T, x.reshape(T * B, x.shape[2]))
     if w.bias_ih is not None:
-        w.bias_hh.grad += dgates_hh_2d.sum(axis=0)
-        w.bias_ih.grad += dgates_ih_2d.sum(axis=0)
+        db_ih = dgates_ih_2d.sum(axis=0)  # [Σdr|Σdz|Σdn]; Σdr and Σdz serve both sides
+        w.bias_ih.grad += db_ih
+        w.bias_hh.grad[: 2 * H] += db_ih[: 2 * H]
+        w.bias_hh.grad[2 * H :] += dgates_hh_2d[:, 2 * H :].sum(axis=0)  # Σda
     dx = matmul_rows(dgates_ih_2d, w.weight_ih.data).reshape(x.shape)
     return dx, (dh_0,)
 
