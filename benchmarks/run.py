@@ -133,6 +133,7 @@ def run(args) -> dict:
     }
     if args.gatednp_threads > 1:  # after the GEMM peak, which is BLAS's own on every core
         gn.set_num_threads(args.gatednp_threads)  # NumPy's OpenBLAS -> one thread (threads.py)
+        result["machine"]["blas_threads"] = "1 (set by gn.set_num_threads)"
         time.sleep(0 if args.smoke else 2.0)  # let OpenBLAS's idle threads stop spinning
     result["machine"]["gatednp_threads"] = gn.get_num_threads()
     try:
