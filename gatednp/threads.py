@@ -2,7 +2,8 @@
 
 By default gatednp runs on the calling thread and leaves the parallelism to NumPy's BLAS, which
 spreads each GEMM over the cores; the elementwise gate math between two GEMMs then runs on one
-core. `set_num_threads(n)` with n > 1 splits the work itself instead:
+core. `set_num_threads(n)` with n > 1 splits the work of the LSTM and GRU itself instead (the
+RNN baseline is not split, so with it on the RNN runs on one thread):
 
 - the time loop: the rows of a batch never meet inside a recurrent layer (row b of h_t depends
   only on row b of h_{t-1}, c_{t-1} and x_t), so the loop runs as n independent loops over
