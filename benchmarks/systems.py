@@ -113,9 +113,8 @@ def cache_bytes(cell, shape, dtype) -> tuple[int, int]:
     else:
         needed = T * B * I + (T + 1) * B * H + T * B * 3 * H + T * B * H
     layer = getattr(gn, cell)(I, H, dtype=dtype, rng=0)
-    layer(_data(shape, dtype)[0])
     held, seen = 0, set()
-    for cache in layer._ctx["caches"]:
+    for cache in layer.run(_data(shape, dtype)[0], keep_cache=True, dropout=False)[2].caches:
         for value in vars(cache).values():
             if isinstance(value, np.ndarray):
                 base = value if value.base is None else value.base

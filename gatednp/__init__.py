@@ -1,20 +1,19 @@
 """gatednp: LSTM and GRU in NumPy with hand-written BPTT, exact to PyTorch.
 
-The gate math lives in lstm.py and gru.py; recurrent.py builds torch's layers from it.
+The gate math lives in lstm.py, gru.py and rnn.py (equations and the textbook step), the fast
+sequence loops in engine/, torch's layers in recurrent.py and the cells in cells.py.
 """
 
+from .cells import GRUCell, LSTMCell, RNNCell
 from .checkpoint import load, save
 from .gradcheck import GradcheckReport, gradcheck
-from .gru import GRUCell
 from .introspect import gate_activations
 from .linear import Linear
 from .losses import huber_loss, l1_loss, mse_loss
-from .lstm import LSTMCell
 from .models import GRUModel, LSTMModel
 from .module import Module, Parameter
 from .optim import SGD, Adam, clip_grad_norm
 from .recurrent import GRU, LSTM, RNN
-from .rnn import RNNCell
 from .streaming import Stateful
 from .threads import get_num_threads, set_num_threads
 from .train import train

@@ -1,34 +1,30 @@
-"""What LSTMCell, GRUCell and RNNCell share: one step through their layer's math at T = 1.
+"""LSTMCell, GRUCell and RNNCell: one time step, run by the cell file's textbook step.
 
 A cell keeps one cache per call; `backward` walks them back newest first, so a hand-written
-loop of T calls followed by T backward calls is backpropagation through time. The gate math is
-not repeated here: each step runs the cell file's own `forward` / `backward` with T = 1.
+loop of T calls followed by T backward calls is backpropagation through time. The math is not
+here: each call runs `step` of lstm.py, gru.py or rnn.py, and each backward call its
+`step_backward`, whose gradients are added into the parameters' `.grad`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
 from .checks import check_dtype, check_flags, check_float_array, check_shape, check_sizes
-from .module import BackwardError, Module, Parameter, Weights, as_rng, init_uniform
+from .module import BackwardError, Module, Weights, as_rng
+from .registry import GRU_KIND, LSTM_KIND, RNN_KIND, CellKind, check_lstm_extras
 
-__all__ = ["CellBase"]
+__all__ = ["CellBase", "LSTMCell", "GRUCell", "RNNCell", "cell_like"]
 
 
 class CellBase(Module):
     """torch's RNNCellBase: parameters `weight_ih (G·H, I)`, `weight_hh (G·H, H)`, two biases.
 
-    Subclasses set `GATES`, `STATE` (("h", "c") or ("h",)) and `kernel_forward` /
-    `kernel_backward` (the cell file's layer functions); `cell_options` carries extra keywords.
+    Subclasses set `kind` (registry.py); keyword options of the kind (forget_gate, reset_after,
+    nonlinearity) and the LSTM's peepholes / forget_bias are passed on to it.
     """
 
-    GATES: int
-    STATE: tuple[str, ...]
-    kernel_forward: Callable
-    kernel_backward: Callable
-    cell_options: dict = {}
+    kind: CellKind
 
     def __init__(
         self,
@@ -38,30 +34,44 @@ class CellBase(Module):
         *,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
+        peepholes: bool = False,
+        forget_bias: float | None = None,
+        **options,
     ) -> None:
         check_sizes(input_size=input_size, hidden_size=hidden_size)
         check_flags(bias=bias)
         dtype = check_dtype(dtype)
-        rng = as_rng(rng)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
-        bound = 1.0 / np.sqrt(hidden_size)  # torch's init: U(-1/√H, 1/√H)
-        G, H = self.GATES, hidden_size
-        self.weight_ih = init_uniform(rng, (G * H, input_size), bound, dtype)
-        self.weight_hh = init_uniform(rng, (G * H, H), bound, dtype)
-        self.bias_ih: Parameter | None = init_uniform(rng, (G * H,), bound, dtype) if bias else None
-        self.bias_hh: Parameter | None = init_uniform(rng, (G * H,), bound, dtype) if bias else None
+        self.cell_options = self.kind.check_options(**options)
+        for field in Weights._fields:  # torch's order of names, whatever exists
+            setattr(self, field, None)
+        params = self.kind.make_parameters(
+            as_rng(rng), dtype, input_size, hidden_size, bias=bias, peepholes=peepholes,
+            forget_bias=forget_bias, **self.cell_options,
+        )  # fmt: skip
+        for name, p in params.items():
+            setattr(self, name, p)
         self._caches: list = []
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.input_size}, {self.hidden_size}, bias={self.bias})"
+        options = "".join(f", {k}={v!r}" for k, v in self.variant.items())
+        return f"{type(self).__name__}({self.input_size}, {self.hidden_size}, bias={self.bias}{options})"
+
+    @property
+    def variant(self) -> dict:
+        """The options that differ from torch's cell ({} for torch's own)."""
+        return {k: v for k, v in self.cell_options.items() if v != self.kind.options[k]}
+
+    def weights(self) -> Weights:
+        return Weights(*(getattr(self, field) for field in Weights._fields))
 
     def forward(self, x: np.ndarray, state=None):
         """x (B, I) or (I,), and the state ((h, c) for an LSTM, h otherwise; zeros if None),
         each (B, H) or (H,) -> the new state, shaped like the old one."""
-        pair = len(self.STATE) == 2
+        pair = len(self.kind.state) == 2
         if state is not None and pair and (not isinstance(state, tuple) or len(state) != 2):
             raise TypeError(
-                f"{type(self).__name__} expects its state as {self.STATE}, got {type(state).__name__}"
+                f"{type(self).__name__} expects its state as {self.kind.state}, got {type(state).__name__}"
             )
         parts = None if state is None else (state if pair else (state,))
         new = self._step(x, parts)
@@ -70,7 +80,7 @@ class CellBase(Module):
     def backward(self, dstate):
         """The gradient of the newest un-walked step's new state ((dh', dc') or dh'; None parts
         are zeros) -> dx and the gradient of its old state, shaped alike."""
-        pair = len(self.STATE) == 2
+        pair = len(self.kind.state) == 2
         if pair and (not isinstance(dstate, tuple) or len(dstate) != 2):
             raise TypeError(
                 f"{type(self).__name__}.backward expects the gradient of its state as a tuple "
@@ -80,7 +90,7 @@ class CellBase(Module):
         return dx, dstate0 if pair else dstate0[0]
 
     def _step(self, x, parts: tuple | None) -> tuple[np.ndarray, ...]:
-        """One step through the layer math at T = 1; keeps the cache for backward."""
+        """One textbook step; keeps its cache for backward."""
         dtype = self.weight_ih.data.dtype
         x = check_float_array(x, "input", dtype)
         if x.ndim not in (1, 2):
@@ -94,22 +104,19 @@ class CellBase(Module):
         unbatched = x.ndim == 1
         B, H = (1 if unbatched else x.shape[0]), self.hidden_size
         if parts is None:
-            parts = tuple(np.zeros((B, H), dtype=dtype) for _ in self.STATE)
+            parts = tuple(np.zeros((B, H), dtype=dtype) for _ in self.kind.state)
         state = []
-        for s, name in zip(parts, self.STATE, strict=True):
+        for s, name in zip(parts, self.kind.state, strict=True):
             s = check_float_array(s, name, dtype)
             check_shape(s, (H,) if unbatched else (B, H), name)
             state.append(s.reshape(B, H))
-        w = Weights(self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
-        x3 = np.ascontiguousarray(x.reshape(1, B, self.input_size))
-        _, new, cache = type(self).kernel_forward(
-            x3, tuple(state), w, keep_cache=self.training, **self.cell_options
+        x2 = x.reshape(B, self.input_size)
+        new, cache = self.kind.math.step(
+            x2, tuple(state), self.weights().arrays(), **self.cell_options
         )
         if self.training:
             self._caches.append((cache, unbatched))
-        return tuple(
-            np.array(s.reshape(H) if unbatched else s) for s in new
-        )  # copies: the cache keeps s
+        return tuple(np.array(s.reshape(H) if unbatched else s) for s in new)  # the cache keeps s
 
     def _walk_back(self, dstate: tuple) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
         """BPTT through the newest step not yet walked back: dstate' -> dx, dstate."""
@@ -118,7 +125,7 @@ class CellBase(Module):
                 f"{type(self).__name__}.backward() called more times than forward() in training mode"
             )
         cache, unbatched = self._caches[-1]
-        B, H = cache.x.shape[1], self.hidden_size
+        B, H = cache.x.shape[0], self.hidden_size
         dtype = cache.x.dtype
         parts = []
         for d in dstate:
@@ -129,6 +136,128 @@ class CellBase(Module):
             check_shape(d, (H,) if unbatched else (B, H), "gradient of the state")
             parts.append(d.reshape(B, H))
         self._caches.pop()
-        dy = np.zeros((1, B, H), dtype=dtype)  # the new state is the output: its gradient is dstate
-        dx, dstate0 = type(self).kernel_backward(cache, dy, tuple(parts))
-        return (dx[0, 0] if unbatched else dx[0]), tuple(d[0] if unbatched else d for d in dstate0)
+        w = self.weights()
+        dx, dstate0, grads = self.kind.math.step_backward(
+            tuple(parts), cache, w.arrays(), **self.cell_options
+        )
+        w.accumulate(grads)
+        return (dx[0] if unbatched else dx), tuple(d[0] if unbatched else d for d in dstate0)
+
+
+class LSTMCell(CellBase):
+    """One LSTM step (lstm.py), torch.nn.LSTMCell's parameters and call; a loop over it is BPTT.
+
+    Options beyond torch's (lstm.py): `peepholes`, `forget_gate` ("gate", "coupled", "none"),
+    `forget_bias`.
+
+    >>> import numpy as np, gatednp as gn
+    >>> cell = gn.LSTMCell(3, 5, rng=0)
+    >>> h, c = cell(np.ones((2, 3)))
+    >>> h.shape, c.shape
+    ((2, 5), (2, 5))
+    >>> dx, (dh0, dc0) = cell.backward((np.ones((2, 5)), None))
+    >>> dx.shape
+    (2, 3)
+    """
+
+    kind = LSTM_KIND
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        *,
+        peepholes: bool = False,
+        forget_gate: str = "gate",
+        forget_bias: float | None = None,
+        dtype=np.float64,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        self.forget_gate = LSTM_KIND.check_options(forget_gate=forget_gate)["forget_gate"]
+        self.peepholes = peepholes
+        self.forget_bias = check_lstm_extras(peepholes, forget_bias, bias, forget_gate)
+        super().__init__(
+            input_size, hidden_size, bias, dtype=dtype, rng=rng, peepholes=peepholes,
+            forget_bias=self.forget_bias, forget_gate=forget_gate,
+        )  # fmt: skip
+
+
+class GRUCell(CellBase):
+    """One GRU step (gru.py), torch.nn.GRUCell's parameters and call; a loop over it is BPTT.
+
+    >>> import numpy as np, gatednp as gn
+    >>> cell = gn.GRUCell(3, 5, rng=0)
+    >>> h = cell(np.ones((2, 3)))
+    >>> dx, dh0 = cell.backward(np.ones((2, 5)))
+    >>> h.shape, dx.shape, dh0.shape
+    ((2, 5), (2, 3), (2, 5))
+    """
+
+    kind = GRU_KIND
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        *,
+        reset_after: bool = True,
+        dtype=np.float64,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        self.reset_after = reset_after
+        super().__init__(
+            input_size, hidden_size, bias, dtype=dtype, rng=rng, reset_after=reset_after
+        )
+
+
+class RNNCell(CellBase):
+    """One Elman step (rnn.py), torch.nn.RNNCell's parameters and call; a loop over it is BPTT.
+
+    >>> import numpy as np, gatednp as gn
+    >>> cell = gn.RNNCell(3, 5, nonlinearity="relu", rng=0)
+    >>> h = cell(np.ones((2, 3)))
+    >>> dx, dh0 = cell.backward(np.ones((2, 5)))
+    >>> h.shape, dx.shape, dh0.shape
+    ((2, 5), (2, 3), (2, 5))
+    """
+
+    kind = RNN_KIND
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        bias: bool = True,
+        nonlinearity: str = "tanh",
+        *,
+        dtype=np.float64,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        self.nonlinearity = RNN_KIND.check_options(nonlinearity=nonlinearity)["nonlinearity"]
+        super().__init__(
+            input_size, hidden_size, bias, dtype=dtype, rng=rng, nonlinearity=nonlinearity
+        )
+
+
+CELLS = {cls.kind.name: cls for cls in (LSTMCell, GRUCell, RNNCell)}
+
+
+def cell_like(layer, index: int = 0, *, dtype=None) -> CellBase:
+    """A cell with the kind, options and weights of one layer and direction of a gn.LSTM, GRU
+    or RNN (`index` = layer·D + direction, torch's state index), e.g. to step it by hand."""
+    w = layer.weights(index)
+    if w.weight_hr is not None:
+        raise ValueError("a cell has no projection: this layer has proj_size > 0")
+    options = dict(layer.cell_options)
+    if layer.kind is LSTM_KIND:
+        options["peepholes"] = w.weight_ci is not None
+    cell = CELLS[layer.kind.name](
+        w.weight_ih.shape[1], layer.hidden_size, layer.bias, **options,
+        dtype=dtype or w.weight_ih.dtype,
+    )  # fmt: skip
+    for mine, theirs in zip(cell.weights(), w):
+        if mine is not None:
+            mine.data[...] = theirs.data
+    return cell

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["check_sizes", "check_flags", "check_dtype", "check_float_array", "check_shape"]
+__all__ = [
+    "check_sizes", "check_flags", "check_dtype", "check_float_array", "check_shape", "check_dropout",
+    "check_proj_size",
+]  # fmt: skip
 
 
 def check_sizes(**sizes: int) -> None:
@@ -51,3 +54,25 @@ def check_float_array(x, name: str, dtype: np.dtype) -> np.ndarray:
 def check_shape(a: np.ndarray, expected: tuple[int, ...], name: str) -> None:
     if a.shape != expected:
         raise ValueError(f"Expected {name} size {expected}, got {a.shape}")
+
+
+def check_dropout(dropout) -> float:
+    """A dropout probability in [0, 1), as a float."""
+    if not isinstance(dropout, (int, float, np.integer, np.floating)) or isinstance(dropout, bool):
+        raise TypeError(f"dropout must be a number in [0, 1), got {type(dropout).__name__}")
+    if not 0 <= dropout < 1:
+        raise ValueError(f"dropout must be a number in [0, 1), got {dropout}")
+    return float(dropout)
+
+
+def check_proj_size(proj_size, hidden_size: int) -> int:
+    """torch's LSTM projection size: an int in [0, hidden_size)."""
+    if isinstance(proj_size, bool) or not isinstance(proj_size, (int, np.integer)):
+        raise TypeError(f"proj_size must be an int, got {type(proj_size).__name__}")
+    if proj_size < 0:
+        raise ValueError(f"proj_size must be zero or positive, got {proj_size}")
+    if proj_size >= hidden_size:
+        raise ValueError(
+            f"proj_size has to be smaller than hidden_size, got {proj_size} >= {hidden_size}"
+        )
+    return int(proj_size)

@@ -119,7 +119,8 @@ class _Runner:
 
 
 def _state_names(module: Module) -> tuple[str, ...]:
-    return getattr(module, "STATE", ())
+    kind = getattr(module, "kind", None)  # gatednp's layers and cells (registry.py)
+    return kind.state if kind is not None else getattr(module, "STATE", ())
 
 
 def gradcheck(

@@ -4,18 +4,19 @@ A `Parameter` holds `data` and its accumulated `grad` (same shape and dtype). A 
 parameters and submodules from its attributes, in the order they were assigned, and names them the
 way torch does (`weight_ih_l0`, `fc.bias`), so a `state_dict` moves between the two by name.
 
-Layers always read `param.data` / `param.grad` at call time and update them in place, so an
-optimizer may rebind both to views of one flat buffer without the layer noticing.
+Layers always read `param.data` / `param.grad` at call time and update them in place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["Parameter", "Module", "Weights", "BackwardError", "init_uniform", "as_rng"]
+__all__ = [
+    "Parameter", "Module", "Weights", "BackwardError", "init_uniform", "as_rng", "MODULE_CLASSES"
+]  # fmt: skip
 
 
 class BackwardError(RuntimeError, ValueError):
@@ -64,10 +65,18 @@ def init_uniform(
     return Parameter(rng.uniform(-bound, bound, size=shape).astype(dtype))
 
 
+MODULE_CLASSES: dict[str, type[Module]] = {}  # gatednp's Module classes by name (checkpoints)
+
+
 class Module:
     """Base class: parameter discovery, state_dict, train/eval, `__call__ = forward`."""
 
     training: bool = True
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__module__.split(".")[0] == "gatednp" and not cls.__name__.startswith("_"):
+            MODULE_CLASSES.setdefault(cls.__name__, cls)
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
@@ -149,13 +158,34 @@ class Module:
 
 
 class Weights(NamedTuple):
-    """The parameters of one layer in one direction, as a cell's forward/backward takes them.
+    """The parameters of one layer in one direction, as a cell's step and engine take them.
 
-    Biases are None when `bias=False`; `weight_hr` is None unless an LSTM has `proj_size > 0`.
+    Fields hold `Parameter`s (the engine, which accumulates into `.grad`) or plain arrays (the
+    textbook step, see `arrays`; its gradients come back in a `Weights` of arrays too). Biases
+    are None when `bias=False`; `weight_hr` is None unless an LSTM has `proj_size > 0`; the
+    peephole weights `weight_ci, weight_cf, weight_co` (H,) are None unless it has peepholes.
     """
 
-    weight_ih: Parameter
-    weight_hh: Parameter
-    bias_ih: Parameter | None = None
-    bias_hh: Parameter | None = None
-    weight_hr: Parameter | None = None
+    weight_ih: Any
+    weight_hh: Any
+    bias_ih: Any = None
+    bias_hh: Any = None
+    weight_hr: Any = None
+    weight_ci: Any = None
+    weight_cf: Any = None
+    weight_co: Any = None
+
+    def arrays(self) -> Weights:
+        """The parameters' `data`, with zeros for absent biases (the step's math then needs no
+        case for `bias=False`); other absent fields stay None."""
+        data = [None if p is None else p.data for p in self]
+        for k in (2, 3):  # bias_ih, bias_hh
+            if data[k] is None:
+                data[k] = np.zeros(data[0].shape[0], dtype=data[0].dtype)
+        return Weights(*data)
+
+    def accumulate(self, grads: Weights) -> None:
+        """Add a `Weights` of gradient arrays into these parameters' `.grad`, where they exist."""
+        for p, g in zip(self, grads):
+            if p is not None:
+                p.grad += g

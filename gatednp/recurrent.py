@@ -1,38 +1,72 @@
-"""What LSTM, GRU and RNN share: the torch-shaped layers built on one layer's forward/backward.
+"""torch's LSTM, GRU and RNN layers, built on each cell's engine.
 
-A cell file (lstm.py, gru.py, rnn.py) knows the gate math of one layer in one direction. This
-file stacks layers, runs the two directions, applies dropout between layers, and accepts
-`batch_first`, unbatched input and variable `lengths` (packing.py: torch's
-`pack_padded_sequence(..., enforce_sorted=False)` + `pad_packed_sequence`; outputs past a
-sequence's length are zero and receive no gradient).
+A cell's engine (engine/lstm.py, ...) runs one layer in one direction. This file stacks layers,
+runs the two directions, applies dropout between layers, and accepts `batch_first`, unbatched
+input and variable `lengths` (packing.py: torch's `pack_padded_sequence(...,
+enforce_sorted=False)` + `pad_packed_sequence`; outputs past a sequence's length are zero and
+receive no gradient). What a cell kind is made of comes from the registry (registry.py).
 
-State tensors have torch's shape (D·num_layers, B, H_out), index = layer·D + direction.
+State tensors have torch's shape (D·num_layers, B, H_out), index k = layer·D + direction.
 """
 
 from __future__ import annotations
 
-from types import ModuleType
+from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import check_dtype, check_flags, check_float_array, check_shape, check_sizes
-from .module import BackwardError, Module, Weights, as_rng, init_uniform
+from .checks import (
+    check_dropout,
+    check_dtype,
+    check_flags,
+    check_float_array,
+    check_proj_size,
+    check_shape,
+    check_sizes,
+)  # fmt: skip
+from .module import BackwardError, Module, Weights, as_rng
 from .packing import Packing
+from .registry import GRU_KIND, LSTM_KIND, RNN_KIND, CellKind, check_lstm_extras
 
-__all__ = ["RNNBase", "LSTM", "GRU", "RNN"]
+__all__ = ["RNNBase", "LSTM", "GRU", "RNN", "LayerCache"]
+
+
+@dataclass
+class LayerCache:
+    """What a forward keeps for backward (and for looking inside): one engine cache per layer
+    and direction (index k = layer·D + direction), the dropout masks, the packing."""
+
+    caches: list  # engine caches (engine/lstm.py LSTMCache, ...), index k
+    masks: list[np.ndarray | None]  # per layer: the dropout mask applied to its output
+    packing: Packing | None
+    batched: bool
+    y_shape: tuple[int, ...]  # time-major
+    num_directions: int
+
+    def activations(self) -> dict[tuple[int, int], dict[str, np.ndarray]]:
+        """{(layer, direction): {name: (T, B, ·)}}: each gate and state at every step, in time
+        order (direction 1 included), steps past a sequence's length NaN; copies. Valid until
+        backward, which overwrites the gates with their gradients."""
+        D, out = self.num_directions, {}
+        for k, cache in enumerate(self.caches):
+            named = cache.activations()
+            if self.packing is not None:
+                p = self.packing
+                if k % D == 1:  # this direction ran on each sequence reversed within its length
+                    named = {n: p.reverse(a) for n, a in named.items()}
+                named = {n: np.where(p.valid, a, np.nan)[:, p.unorder] for n, a in named.items()}
+            out[divmod(k, D)] = {n: np.array(a) for n, a in named.items()}
+        return out
 
 
 class RNNBase(Module):
     """The torch.nn.RNNBase of gatednp: parameters, stacking, directions, lengths.
 
-    Subclasses set `cell` (the module with that cell's `forward`/`backward`), `GATES` and
-    `STATE` (the names of the state tensors: ("h", "c") or ("h",)).
+    Subclasses set `kind` (registry.py); the cell's options (forget_gate, reset_after,
+    nonlinearity) and the LSTM's `peepholes` and `forget_bias` arrive as keywords.
     """
 
-    cell: ModuleType
-    GATES: int
-    STATE: tuple[str, ...]
-    cell_options: dict = {}  # extra keywords for the cell's forward (the RNN's nonlinearity)
+    kind: CellKind
 
     def __init__(
         self,
@@ -47,51 +81,34 @@ class RNNBase(Module):
         *,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
+        peepholes: bool = False,
+        forget_bias: float | None = None,
+        **options,
     ) -> None:
         check_sizes(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
         check_flags(bias=bias, batch_first=batch_first, bidirectional=bidirectional)
-        if not isinstance(dropout, (int, float, np.integer, np.floating)) or isinstance(
-            dropout, bool
-        ):
-            raise TypeError(f"dropout must be a number in [0, 1), got {type(dropout).__name__}")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"dropout must be a number in [0, 1), got {dropout}")
-        if isinstance(proj_size, bool) or not isinstance(proj_size, (int, np.integer)):
-            raise TypeError(f"proj_size must be an int, got {type(proj_size).__name__}")
-        if proj_size < 0:
-            raise ValueError(f"proj_size must be zero or positive, got {proj_size}")
-        if proj_size >= hidden_size:
-            raise ValueError(
-                f"proj_size has to be smaller than hidden_size, got {proj_size} >= {hidden_size}"
-            )
-        dtype = check_dtype(dtype)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
-        self.bidirectional, self.proj_size = bidirectional, proj_size
-        self.dtype = np.dtype(dtype)
+        self.bias, self.batch_first, self.dropout = bias, batch_first, check_dropout(dropout)
+        self.bidirectional = bidirectional
+        self.proj_size = check_proj_size(proj_size, hidden_size)
+        self.dtype = check_dtype(dtype)
         self.rng = as_rng(rng)
-        self._ctx: dict | None = None
+        self.cell_options = self.kind.check_options(**options)
+        self._cache: LayerCache | None = None
 
-        # Parameters in torch's order and names, each drawn from U(-1/√H, 1/√H)
-        D, H, G = self.num_directions, hidden_size, self.GATES
-        H_out = proj_size or hidden_size
-        bound = 1.0 / np.sqrt(hidden_size)
-        self._weights: list[list[Weights]] = []
+        # Parameters in torch's order and names (layout and init: registry.py)
+        D, H_out = self.num_directions, self.proj_size or hidden_size
+        self._weights: list[Weights] = []  # index k = layer·D + direction
         for layer in range(num_layers):
-            per_direction = []
             for suffix in ("", "_reverse")[:D]:
-                in_size = input_size if layer == 0 else H_out * D
-                names = {"weight_ih": (G * H, in_size), "weight_hh": (G * H, H_out)}
-                if bias:
-                    names.update(bias_ih=(G * H,), bias_hh=(G * H,))
-                if proj_size:
-                    names["weight_hr"] = (proj_size, H)
-                params = {}
-                for name, shape in names.items():
-                    params[name] = init_uniform(self.rng, shape, bound, self.dtype)
-                    setattr(self, f"{name}_l{layer}{suffix}", params[name])
-                per_direction.append(Weights(**params))
-            self._weights.append(per_direction)
+                params = self.kind.make_parameters(
+                    self.rng, self.dtype, input_size if layer == 0 else H_out * D, hidden_size,
+                    bias=bias, proj_size=self.proj_size, peepholes=peepholes,
+                    forget_bias=forget_bias, **self.cell_options,
+                )  # fmt: skip
+                for name, p in params.items():
+                    setattr(self, f"{name}_l{layer}{suffix}", p)
+                self._weights.append(Weights(**params))
 
     @property
     def num_directions(self) -> int:
@@ -101,21 +118,26 @@ class RNNBase(Module):
     def state_sizes(self) -> tuple[int, ...]:
         """The feature size of each state tensor: (H_out, H) for an LSTM, (H,) otherwise."""
         H_out = self.proj_size or self.hidden_size
-        return (H_out, self.hidden_size)[: len(self.STATE)]
+        return (H_out, self.hidden_size)[: len(self.kind.state)]
+
+    @property
+    def variant(self) -> dict:
+        """The cell options that differ from torch's layer ({} for torch's own)."""
+        return {k: v for k, v in self.cell_options.items() if v != self.kind.options[k]}
+
+    def weights(self, index: int) -> Weights:
+        """The parameters of layer·D + direction `index`, as the engine takes them."""
+        return self._weights[index]
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         defaults = dict(
-            num_layers=1,
-            bias=True,
-            batch_first=False,
-            dropout=0.0,
-            bidirectional=False,
-            proj_size=0,
-        )
+            num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False,
+            proj_size=0, peepholes=False, forget_bias=None, **self.kind.options,
+        )  # fmt: skip
         for k, v in defaults.items():
-            if getattr(self, k) != v:
-                s += f", {k}={getattr(self, k)}"
+            if getattr(self, k, v) != v:
+                s += f", {k}={getattr(self, k)!r}"
         return s
 
     def __repr__(self) -> str:
@@ -143,22 +165,24 @@ class RNNBase(Module):
             raise ValueError("input has no time steps (T = 0); a sequence needs at least one step")
         return np.ascontiguousarray(x), batched
 
-    def _initial_state(self, state, B: int, batched: bool) -> list[np.ndarray]:
-        """The user's state (None, an array or an (h, c) pair) -> a list of (L·D, B, ·) arrays."""
+    def _states(self, state, name: str, B: int, batched: bool) -> list[np.ndarray]:
+        """A state or its gradient from the user (None = zeros, an array, or an (h, c) pair;
+        None parts are zeros) -> a list of (L·D, B, ·) arrays, checked."""
         L = self.num_layers * self.num_directions
-        if state is None:
-            return [np.zeros((L, B, size), dtype=self.dtype) for size in self.state_sizes]
-        parts = self._state_parts(state, "hx")
+        parts = (None,) * len(self.kind.state) if state is None else self._state_parts(state, name)
         out = []
-        for part, name, size in zip(parts, self.STATE, self.state_sizes):
-            part = check_float_array(part, f"{name}0", self.dtype)
-            expected = (L, B, size) if batched else (L, size)
-            check_shape(part, expected, f"{name}0")
+        for part, s, size in zip(parts, self.kind.state, self.state_sizes):
+            if part is None and (state is None or name == "dstate"):  # h0 comes whole or not
+                out.append(np.zeros((L, B, size), dtype=self.dtype))
+                continue
+            label = f"{s}0" if name == "hx" else f"d{s}_n"
+            part = check_float_array(part, label, self.dtype)
+            check_shape(part, (L, B, size) if batched else (L, size), label)
             out.append(part if batched else part[:, None, :])
         return out
 
     def _state_parts(self, state, name: str) -> tuple:
-        if len(self.STATE) == 1:
+        if len(self.kind.state) == 1:
             if isinstance(state, (tuple, list)):
                 raise TypeError(
                     f"{type(self).__name__} expects {name} to be a single array, got a {type(state).__name__}"
@@ -192,15 +216,25 @@ class RNNBase(Module):
             y (T, B, D·H_out) (batch-first / unbatched like x), and the final state shaped like
             the initial one: (h_n, c_n) for an LSTM, h_n otherwise.
         """
+        self._cache = None  # a stale cache must never meet the next backward
+        y, state_n, self._cache = self.run(
+            x, state, lengths, keep_cache=self.training, dropout=self.training
+        )
+        return y, state_n
+
+    def run(self, x: np.ndarray, state=None, lengths=None, *, keep_cache: bool, dropout: bool):
+        """`forward` with its switches exposed, leaving the layer's own cache alone: returns
+        (y, final state, the LayerCache or None). `keep_cache=True, dropout=False` is how
+        gate introspection looks inside; `False, False` is one step of a stream."""
         x, batched = self._time_major(x)
         T, B, _ = x.shape
-        states = self._initial_state(state, B, batched)
+        states = self._states(state, "hx", B, batched)
         packing = None if lengths is None else Packing(lengths, T, B, batched)
         if packing is not None:
             x = x[:, packing.order]
             states = [s[:, packing.order] for s in states]
 
-        D, keep = self.num_directions, self.training
+        D, engine = self.num_directions, self.kind.engine
         final = [np.empty_like(s) for s in states]
         caches, masks = [], []
         layer_input = x
@@ -208,30 +242,21 @@ class RNNBase(Module):
             outputs = []
             for d in range(D):
                 k = layer * D + d
-                state_k = tuple(s[k] for s in states)
-                reverse = d == 1
-                inp = layer_input
+                reverse, inp = d == 1, layer_input
                 if reverse and packing is not None:  # reverse each sequence within its length
                     inp, reverse = packing.reverse(layer_input), False
-                batch_sizes = None if packing is None else packing.batch_sizes
-                y, state_n, cache = self.cell.forward(
-                    inp,
-                    state_k,
-                    self._weights[layer][d],
-                    reverse=reverse,
-                    batch_sizes=batch_sizes,
-                    keep_cache=keep,
-                    **self.cell_options,
-                )
-                if d == 1 and packing is not None:
-                    y = packing.reverse(y)
-                outputs.append(y)
+                y, state_n, cache = engine.forward(
+                    inp, tuple(s[k] for s in states), self._weights[k], reverse=reverse,
+                    batch_sizes=None if packing is None else packing.batch_sizes,
+                    keep_cache=keep_cache, **self.cell_options,
+                )  # fmt: skip
+                outputs.append(y if d == 0 or packing is None else packing.reverse(y))
                 caches.append(cache)
                 for f, s in zip(final, state_n):
                     f[k] = s
             layer_input = outputs[0] if D == 1 else np.concatenate(outputs, axis=2)
             mask = None
-            if self.training and self.dropout > 0 and layer < self.num_layers - 1:
+            if dropout and self.dropout > 0 and layer < self.num_layers - 1:
                 keep_prob = 1.0 - self.dropout
                 kept = self.rng.random(layer_input.shape) < keep_prob
                 mask = kept.astype(self.dtype) / keep_prob  # inverted dropout, as torch's
@@ -242,19 +267,16 @@ class RNNBase(Module):
         if packing is not None:
             y = (y * packing.valid)[:, packing.unorder]
             final = [f[:, packing.unorder] for f in final]
-        self._ctx = None  # a stale cache must never meet the next backward
-        if keep:
-            self._ctx = dict(
-                caches=caches, masks=masks, packing=packing, batched=batched, y_shape=y.shape, B=B
-            )
-            # y may be a view of the cache: writing into it would corrupt BPTT
-            y = y.view()
+        cache = None
+        if keep_cache:
+            cache = LayerCache(caches, masks, packing, batched, y.shape, D)
+            y = y.view()  # y may be a view of the cache: writing into it would corrupt BPTT
             y.flags.writeable = False
         if batched and self.batch_first:
             y = y.transpose(1, 0, 2)
         if not batched:
             y = y[:, 0]
-        return y, self._public_state(final, batched)
+        return y, self._public_state(final, batched), cache
 
     def backward(self, dy: np.ndarray, dstate=None):
         """BPTT through the whole stack for the last `forward`; accumulates parameter grads.
@@ -267,51 +289,40 @@ class RNNBase(Module):
         Returns:
             dx shaped like x, and the gradient with respect to the initial state, shaped like it.
         """
-        ctx = self._ctx
+        ctx = self._cache
         if ctx is None:
             raise BackwardError(
                 f"{type(self).__name__}.backward() needs a forward pass in training mode first "
                 f"(each forward can be walked back once; eval() keeps no cache)"
             )
-        batched, packing, B = ctx["batched"], ctx["packing"], ctx["B"]
+        batched, packing = ctx.batched, ctx.packing
+        B = ctx.y_shape[1]
         dy = check_float_array(dy, "dy", self.dtype)
         if not batched:
             dy = dy[:, None, :]
         elif self.batch_first:
             dy = dy.transpose(1, 0, 2)
-        check_shape(dy, ctx["y_shape"], "dy (time-major)")
-        L = self.num_layers * self.num_directions
-        parts = (None,) * len(self.STATE) if dstate is None else self._state_parts(dstate, "dstate")
-        dstates = []
-        for part, name, size in zip(parts, self.STATE, self.state_sizes):
-            if part is None:
-                dstates.append(np.zeros((L, B, size), dtype=self.dtype))
-                continue
-            part = check_float_array(part, f"d{name}_n", self.dtype)
-            check_shape(part, (L, B, size) if batched else (L, size), f"d{name}_n")
-            dstates.append(part if batched else part[:, None, :])
-        self._ctx = None
+        check_shape(dy, ctx.y_shape, "dy (time-major)")
+        dstates = self._states(dstate, "dstate", B, batched)
+        self._cache = None
 
         if packing is not None:
             dy = dy[:, packing.order] * packing.valid
             dstates = [s[:, packing.order] for s in dstates]
         dy = np.ascontiguousarray(dy)
-        D = self.num_directions
-        H_out = self.proj_size or self.hidden_size
+        D, H_out = self.num_directions, self.proj_size or self.hidden_size
         dstate0 = [np.empty_like(s) for s in dstates]
-        caches = ctx["caches"]
         for layer in reversed(range(self.num_layers)):
-            mask = ctx["masks"][layer]
-            if mask is not None:
-                dy = dy * mask
+            if ctx.masks[layer] is not None:
+                dy = dy * ctx.masks[layer]
             dx = None
             for d in range(D):
                 k = layer * D + d
                 dy_d = dy[..., d * H_out : (d + 1) * H_out] if D == 2 else dy
                 if d == 1 and packing is not None:
                     dy_d = packing.reverse(dy_d)
-                dx_d, ds = self.cell.backward(
-                    caches[k], np.ascontiguousarray(dy_d), tuple(s[k] for s in dstates)
+                dx_d, ds = self.kind.engine.backward(
+                    ctx.caches[k], np.ascontiguousarray(dy_d), tuple(s[k] for s in dstates)
                 )
                 if d == 1 and packing is not None:
                     dx_d = packing.reverse(dx_d)
@@ -332,7 +343,10 @@ class RNNBase(Module):
 
 
 class LSTM(RNNBase):
-    """torch.nn.LSTM in NumPy; the gate math is in lstm.py.
+    """torch.nn.LSTM in NumPy; the gate math is in lstm.py, its variants are options:
+
+    `peepholes=True`, `forget_gate="coupled"` (CIFG) or `"none"` (the 1997 LSTM), and
+    `forget_bias=b` (the forget gate's bias at initialisation); lstm.py gives their equations.
 
     >>> import numpy as np, gatednp as gn
     >>> lstm = gn.LSTM(input_size=3, hidden_size=4, rng=0)
@@ -344,14 +358,38 @@ class LSTM(RNNBase):
     ((5, 2, 3), (16, 3))
     """
 
-    from . import lstm as cell
+    kind = LSTM_KIND
 
-    GATES = 4
-    STATE = ("h", "c")
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        *,
+        peepholes: bool = False,
+        forget_gate: str = "gate",
+        forget_bias: float | None = None,
+        dtype=np.float64,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        self.forget_gate = LSTM_KIND.check_options(forget_gate=forget_gate)["forget_gate"]
+        self.peepholes = peepholes
+        self.forget_bias = check_lstm_extras(peepholes, forget_bias, bias, forget_gate)
+        super().__init__(
+            input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+            proj_size, dtype=dtype, rng=rng, peepholes=peepholes, forget_bias=self.forget_bias,
+            forget_gate=forget_gate,
+        )  # fmt: skip
 
 
 class GRU(RNNBase):
-    """torch.nn.GRU in NumPy; the gate math is in gru.py.
+    """torch.nn.GRU in NumPy; the gate math is in gru.py. `reset_after=False` applies the
+    reset gate before W_hn (Cho et al. 2014; gru.py).
 
     >>> import numpy as np, gatednp as gn
     >>> gru = gn.GRU(3, 4, batch_first=True, rng=0)
@@ -360,10 +398,7 @@ class GRU(RNNBase):
     ((2, 5, 4), (1, 2, 4))
     """
 
-    from . import gru as cell
-
-    GATES = 3
-    STATE = ("h",)
+    kind = GRU_KIND
 
     def __init__(
         self,
@@ -375,12 +410,14 @@ class GRU(RNNBase):
         dropout: float = 0.0,
         bidirectional: bool = False,
         *,
+        reset_after: bool = True,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
+        self.reset_after = reset_after
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            dtype=dtype, rng=rng,
+            dtype=dtype, rng=rng, reset_after=reset_after,
         )  # fmt: skip
 
 
@@ -394,10 +431,7 @@ class RNN(RNNBase):
     ((5, 2, 4), (2, 2, 4))
     """
 
-    from . import rnn as cell
-
-    GATES = 1
-    STATE = ("h",)
+    kind = RNN_KIND
 
     def __init__(
         self,
@@ -413,13 +447,8 @@ class RNN(RNNBase):
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        self.nonlinearity = self.cell.check_nonlinearity(nonlinearity)
-        self.cell_options = {"nonlinearity": nonlinearity}
+        self.nonlinearity = RNN_KIND.check_options(nonlinearity=nonlinearity)["nonlinearity"]
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            dtype=dtype, rng=rng,
+            dtype=dtype, rng=rng, nonlinearity=nonlinearity,
         )  # fmt: skip
-
-    def extra_repr(self) -> str:
-        s = super().extra_repr()
-        return s if self.nonlinearity == "tanh" else s + f", nonlinearity={self.nonlinearity!r}"

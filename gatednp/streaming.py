@@ -61,10 +61,13 @@ class Stateful(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """One chunk, shaped as the layer takes it -> its output; the final state is kept."""
         y, state = self.layer(x, self._carried(x))
+        self._keep(state)
+        return y
+
+    def _keep(self, state) -> None:
         self.state = (
             tuple(np.array(s) for s in state) if isinstance(state, tuple) else np.array(state)
         )
-        return y
 
     def backward(self, dy: np.ndarray):
         """BPTT within the last chunk -> (dx, gradient at the chunk's start); it stops there."""
@@ -80,13 +83,10 @@ class Stateful(Module):
         if x_t.ndim not in (1, 2):
             raise ValueError(f"step expects one time step of shape (B, I) or (I,), got {x_t.shape}")
         time_axis = 1 if x_t.ndim == 2 and self.layer.batch_first else 0
-        training, pending = self.layer.training, self.layer._ctx
-        self.layer.eval()  # inference: no cache; a chunk's pending backward stays possible
-        try:
-            y = self.forward(np.expand_dims(x_t, time_axis))
-        finally:
-            self.layer.train(training)
-            self.layer._ctx = pending
+        # inference: no cache, no dropout; a chunk's pending backward stays possible
+        x = np.expand_dims(x_t, time_axis)
+        y, state, _ = self.layer.run(x, self._carried(x), keep_cache=False, dropout=False)
+        self._keep(state)
         return np.take(y, 0, axis=time_axis)
 
     def _carried(self, x: np.ndarray):

@@ -2,8 +2,7 @@
 
 By default gatednp runs on the calling thread and leaves the parallelism to NumPy's BLAS, which
 spreads each GEMM over the cores; the elementwise gate math between two GEMMs then runs on one
-core. `set_num_threads(n)` with n > 1 splits the work of the LSTM and GRU itself instead (the
-RNN baseline is not split, so with it on the RNN runs on one thread):
+core. `set_num_threads(n)` with n > 1 splits the work of the LSTM, GRU and RNN itself instead:
 
 - the time loop: the rows of a batch never meet inside a recurrent layer (row b of h_t depends
   only on row b of h_{t-1}, c_{t-1} and x_t), so the loop runs as n independent loops over
@@ -37,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["get_num_threads", "set_num_threads"]
+__all__ = ["get_num_threads", "set_num_threads", "split_rows", "matmul_rows"]
 
 # Below these a block's work does not pay for the threads' overheads (measured on the
 # benchmark shapes, two threads: a block of 16 rows × 128 units gains in float64 (LSTM small
@@ -177,6 +176,31 @@ def run_row_blocks(loop: Callable[[int, int], None], B: int, T: int, row_bytes: 
     if _num_threads > 1:
         n = min(_num_threads, B * row_bytes // MIN_BLOCK_BYTES, T * B * row_bytes // MIN_LOOP_BYTES)
     _run(loop, _blocks(B, max(n, 1)))
+
+
+def split_rows(
+    loop: Callable[..., None],
+    T: int,
+    row_bytes: int,
+    batch_sizes: np.ndarray | None,
+    **rows: np.ndarray | None,
+) -> None:
+    """`loop(**rows, batch_sizes=...)` over blocks of batch rows, one block per thread, or once
+    over all rows (`run_row_blocks` decides). Each keyword array is cut to the block's rows: a
+    3-D array (time, batch, ·) on axis 1, a 2-D array (batch, ·) on axis 0; None stays None.
+    The loop's constants go in with `functools.partial`. This is the one seam between a cell's
+    time loop and the threads: the loop itself never knows whether it runs on a block."""
+    first = next(a for a in rows.values() if a is not None)
+    B = first.shape[1] if first.ndim == 3 else first.shape[0]
+
+    def block(lo: int, hi: int) -> None:
+        cut = {
+            k: None if a is None else a[:, lo:hi] if a.ndim == 3 else a[lo:hi]
+            for k, a in rows.items()
+        }
+        loop(**cut, batch_sizes=block_batch_sizes(batch_sizes, lo, hi))
+
+    run_row_blocks(block, B, T, row_bytes)
 
 
 def matmul_rows(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

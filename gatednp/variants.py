@@ -14,8 +14,9 @@ import argparse
 import numpy as np
 
 from .activations import sigmoid_
+from .checks import check_float_array, check_sizes
 from .module import Module, as_rng, init_uniform
-from .recurrent import LSTM, check_float_array, check_sizes
+from .recurrent import LSTM
 
 __all__ = ["LSTMVariant", "GRUResetBefore", "init_forget_bias", "VARIANTS", "run_comparison"]
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import gatednp as gn
-from gatednp import lstm as lstm_math
+from gatednp.engine import lstm as lstm_engine
 from tests.conftest import randomize
 
 
@@ -35,13 +35,13 @@ def test_directional_mode_on_a_long_sequence():
 
 def test_catches_a_wrong_backward(monkeypatch):
     """Scale one gate's local derivative: the report must fail and name the tensors it hits."""
-    original = lstm_math.backward
+    original = lstm_engine.backward
 
     def wrong_backward(cache, dy, dstate):
         cache.gates[..., : cache.gates.shape[-1] // 4] *= 1.0001  # i as seen by backward only
         return original(cache, dy, dstate)
 
-    monkeypatch.setattr(lstm_math, "backward", wrong_backward)
+    monkeypatch.setattr(lstm_engine, "backward", wrong_backward)
     rng = np.random.default_rng(2)
     lstm = randomize(gn.LSTM(2, 3, rng=rng), rng)
     report = gn.gradcheck(lstm, rng.standard_normal((3, 2, 2)))

@@ -119,8 +119,8 @@ def test_fast_paths_match_torch(kind, dtype, threads, monkeypatch):
         compare(module, reference, x, state if kind == "LSTM" else state[0], lengths, rng)
     finally:
         gn.set_num_threads(1)
-    # the LSTM's and GRU's loops and GEMMs ran in `threads` blocks; the RNN's loop is serial
-    assert max(split, default=1) == (1 if kind == "RNN" else threads)
+    # every layer's loops and GEMMs ran in `threads` blocks (threads.split_rows, matmul_rows)
+    assert max(split, default=1) == threads
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

@@ -1,0 +1,254 @@
+"""The GRU engine: gru.py's equations over a whole sequence, one layer and direction, fast.
+
+Arranged as the LSTM engine (engine/lstm.py): the input projections of all steps in one GEMM
+(the biases that can join them summed first), activations in place, the backward loop writing
+the input-side gradients [dr|dz|dn] over the step's [r|z|n] once it has used them, the weight
+GEMMs after the loop, and loops that take any block of batch rows (threads.split_rows). The two
+sides of the GRU get different gradients (gru.py), so the recurrent side [dr|dz|da] goes to a
+buffer of its own; with reset_after=False it is [dr|dz] and dn, and no buffer is needed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+
+from ..activations import sigmoid_, tanh_
+from ..module import Weights
+from ..packing import row_views, step_views
+from ..threads import matmul_rows, split_rows
+
+__all__ = ["forward", "backward", "GRUCache"]
+
+
+@dataclass
+class GRUCache:
+    """What backward needs from forward: inputs, states, post-activation gates and a_t."""
+
+    w: Weights
+    x: np.ndarray  # (T, B, I)
+    h: np.ndarray  # (T+1, B, H): h_0 at the start of the direction, then each h_t
+    gates: np.ndarray  # (T, B, 3H): [r|z|n] after σ / tanh
+    a: np.ndarray  # (T, B, H): a_t = W_hn h_{t-1} + b_hn; with reset_after=False r_t ⊙ h_{t-1}
+    reverse: bool
+    batch_sizes: np.ndarray | None
+    reset_after: bool
+
+    def activations(self) -> dict[str, np.ndarray]:
+        """r, z, n and h at every step, (T, B, H) in the loop's time order."""
+        r, z, n = _split(self.gates)
+        return {"r": r, "z": z, "n": n, "h": self.h[0:-1] if self.reverse else self.h[1:]}
+
+
+def _split(a: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Named views of the gate axis: [r|z|n] -> r, z, n."""
+    H = a.shape[-1] // 3
+    return tuple(a[..., k * H : (k + 1) * H] for k in range(3))
+
+
+def forward(
+    x: np.ndarray,
+    state: tuple[np.ndarray],
+    w: Weights,
+    *,
+    reverse: bool = False,
+    batch_sizes: np.ndarray | None = None,
+    keep_cache: bool = True,
+    reset_after: bool = True,
+) -> tuple[np.ndarray, tuple[np.ndarray], GRUCache | None]:
+    """Run one layer in one direction over a whole sequence.
+
+    Args and returns as `engine.lstm.forward`, with the state a 1-tuple `(h,)` of shape (B, H)
+    and `reset_after` (gru.py).
+    """
+    T, B, _ = x.shape
+    W_ih, W_hh = w.weight_ih.data, w.weight_hh.data
+    H = W_hh.shape[1]
+
+    # Input projections of all steps in one GEMM; b_hr and b_hz join them, and so does b_hn
+    # when r acts before W_hn; after it, b_hn is multiplied by r_t and added to a_t in the loop
+    gates = np.empty((T, B, 3 * H), dtype=x.dtype)  # (T, B, 3H): [r|z|n]
+    matmul_rows(x.reshape(T * B, x.shape[2]), W_ih.T, out=gates.reshape(T * B, 3 * H))
+    b_hn = None
+    if w.bias_ih is not None:  # one pass over the big buffer: [b_ir + b_hr | b_iz + b_hz | b_in]
+        b_ih, b_hh = w.bias_ih.data, w.bias_hh.data
+        if reset_after:
+            gates += np.concatenate([b_ih[: 2 * H] + b_hh[: 2 * H], b_ih[2 * H :]])
+            b_hn = b_hh[2 * H :]
+        else:
+            gates += b_ih + b_hh
+    h = np.empty((T + 1, B, H), dtype=x.dtype)
+    a = np.empty((T, B, H), dtype=x.dtype)
+    h[T if reverse else 0] = state[0]
+
+    loop = partial(_forward_loop, W_hh=W_hh, b_hn=b_hn, reset_after=reset_after, reverse=reverse)
+    split_rows(loop, T, H * x.itemsize, batch_sizes, gates=gates, h=h, a=a)
+
+    y = h[:-1] if reverse else h[1:]
+    cache = GRUCache(w, x, h, gates, a, reverse, batch_sizes, reset_after) if keep_cache else None
+    return y, (h[0 if reverse else T],), cache
+
+
+def _forward_loop(gates, h, a, *, W_hh, b_hn, reset_after, reverse, batch_sizes) -> None:
+    """The forward time loop: activates `gates` in place and fills h and a.
+
+    On entry gates (T, B, 3H) holds the input part of the pre-activations and h (T+1, B, H)
+    the initial state at index 0 (T when reverse). Rows never meet, so B may be a block of rows.
+    """
+    T, B, G_H = gates.shape
+    H = G_H // 3
+    bs = batch_sizes
+    # Per-step views, rows :n_t: step t reads h_prev[t] and writes h_cur[t]
+    cur, prev = (slice(0, T), slice(1, T + 1)) if reverse else (slice(1, T + 1), slice(0, T))
+    h_prev, h_cur, a_t = step_views(h[prev], bs), step_views(h[cur], bs), step_views(a, bs)
+    r_z, r, z, n_ = (step_views(v, bs) for v in (gates[..., : 2 * H], *_split(gates)))
+    hh_buf = np.empty((B, 3 * H), dtype=gates.dtype)  # scratch: h_{t-1} W_hhᵀ
+    hh, hh_rz, hh_n = (
+        row_views(v, T, bs) for v in (hh_buf, hh_buf[:, : 2 * H], hh_buf[:, 2 * H :])
+    )
+    ra = row_views(np.empty((B, H), dtype=gates.dtype), T, bs)  # scratch: r_t ⊙ a_t
+    W_hrz, W_hn = W_hh[: 2 * H], W_hh[2 * H :]
+
+    for t in range(T - 1, -1, -1) if reverse else range(T):
+        # r_t, z_t = σ(hoisted input part + h_{t-1} W_hrᵀ, h_{t-1} W_hzᵀ)
+        if reset_after:
+            np.matmul(h_prev[t], W_hh.T, out=hh[t])  # [W_hr|W_hz|W_hn] h_{t-1}, one GEMM
+        else:
+            np.matmul(h_prev[t], W_hrz.T, out=hh_rz[t])  # W_hn waits for r_t
+        r_z[t] += hh_rz[t]
+        sigmoid_(r_z[t])
+        if reset_after:
+            # a_t = W_hn h_{t-1} + b_hn;  n_t = tanh(W_in x_t + b_in + r_t ⊙ a_t)
+            if b_hn is None:
+                a_t[t][...] = hh_n[t]
+            else:
+                np.add(hh_n[t], b_hn, out=a_t[t])
+            np.multiply(r[t], a_t[t], out=ra[t])
+            n_[t] += ra[t]
+        else:
+            # n_t = tanh(W_in x_t + b_in + W_hn (r_t ⊙ h_{t-1}) + b_hn); a_t keeps r_t ⊙ h_{t-1}
+            np.multiply(r[t], h_prev[t], out=a_t[t])
+            n_[t] += np.matmul(a_t[t], W_hn.T, out=hh_n[t])
+        tanh_(n_[t])
+        # h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}, computed as n_t + z_t ⊙ (h_{t-1} − n_t)
+        np.subtract(h_prev[t], n_[t], out=h_cur[t])
+        h_cur[t] *= z[t]
+        h_cur[t] += n_[t]
+        n = B if bs is None else bs[t]
+        if n < B:  # finished sequences carry their state; zero gates give them no gradient
+            src, dst = (t + 1, t) if reverse else (t, t + 1)
+            h[dst, n:] = h[src, n:]
+            gates[t, n:] = 0
+            a[t, n:] = 0
+
+
+def backward(
+    cache: GRUCache, dy: np.ndarray, dstate: tuple[np.ndarray]
+) -> tuple[np.ndarray, tuple[np.ndarray]]:
+    """BPTT through one layer and direction; accumulates into the parameters' `.grad`.
+
+    Args and returns as `engine.lstm.backward`, with the state gradient a 1-tuple `(dh,)`; the
+    cache is consumed (each step's gates are overwritten by their gradients).
+    """
+    w, x, h, gates, a = cache.w, cache.x, cache.h, cache.gates, cache.a
+    T, B, _ = x.shape
+    H = h.shape[-1]
+    h_prev = h[1:] if cache.reverse else h[:-1]  # (T, B, H): h_{t-1} of each step
+
+    # The input side [dr|dz|dn] is written over the step's [r|z|n] once they are used (the
+    # block stays in cache, no second buffer of that size); the recurrent side [dr|dz|da] goes
+    # to its own buffer. Rows past a sequence's end stay zero in both (forward zeroed the gates)
+    dgates_ih = gates  # (T, B, 3H): [dr|dz|dn]
+    dgates_hh = np.zeros_like(gates) if cache.reset_after else None  # (T, B, 3H): [dr|dz|da]
+    dh_0 = np.array(dstate[0], dtype=x.dtype)  # (B, H): dh_n, run back to dh_0
+
+    loop = partial(
+        _backward_loop, W_hh=w.weight_hh.data, reset_after=cache.reset_after, reverse=cache.reverse
+    )
+    split_rows(
+        loop, T, H * x.itemsize, cache.batch_sizes,
+        dy=dy, gates=gates, dgates_hh=dgates_hh, a=a, h_prev=h_prev, dh_0=dh_0,
+    )  # fmt: skip
+
+    dgates_ih_2d = dgates_ih.reshape(T * B, 3 * H)
+    h_prev_2d = h_prev.reshape(T * B, H)
+    if cache.reset_after:
+        dgates_hh_2d = dgates_hh.reshape(T * B, 3 * H)
+        w.weight_hh.grad += matmul_rows(dgates_hh_2d.T, h_prev_2d)
+    else:  # dW_hr, dW_hz from [dr|dz] and h_{t-1}; dW_hn from dn and r ⊙ h_{t-1} (kept in a)
+        w.weight_hh.grad[: 2 * H] += matmul_rows(dgates_ih_2d[:, : 2 * H].T, h_prev_2d)
+        w.weight_hh.grad[2 * H :] += matmul_rows(dgates_ih_2d[:, 2 * H :].T, a.reshape(T * B, H))
+    w.weight_ih.grad += matmul_rows(dgates_ih_2d.T, x.reshape(T * B, x.shape[2]))
+    if w.bias_ih is not None:
+        db_ih = dgates_ih_2d.sum(axis=0)  # [Σdr|Σdz|Σdn]; Σdr and Σdz serve both sides
+        w.bias_ih.grad += db_ih
+        w.bias_hh.grad[: 2 * H] += db_ih[: 2 * H]
+        if cache.reset_after:
+            w.bias_hh.grad[2 * H :] += dgates_hh_2d[:, 2 * H :].sum(axis=0)  # Σda
+        else:
+            w.bias_hh.grad[2 * H :] += db_ih[2 * H :]  # b_hn sits beside W_hn: Σdn
+    dx = matmul_rows(dgates_ih_2d, w.weight_ih.data).reshape(x.shape)
+    return dx, (dh_0,)
+
+
+def _backward_loop(
+    dy, gates, dgates_hh, a, h_prev, dh_0, *, W_hh, reset_after, reverse, batch_sizes
+) -> None:
+    """The backward time loop: writes [dr|dz|dn] over `gates` (and [dr|dz|da] into `dgates_hh`)
+    step by step, and leaves dh_0 (dh_n on entry) at the gradient of the initial state. B may
+    be a block of rows.
+    """
+    T, B, G_H = gates.shape
+    H = G_H // 3
+    # Per-step views, rows :n_t; dh_next runs back to dh_0. dr is the memory of r, dz of z,
+    # dn of n: each gradient replaces its gate once the gate is used.
+    bs = batch_sizes
+    r, z, n_ = (step_views(v, bs) for v in _split(gates))
+    dr, dz, dn = r, z, n_
+    dr_dz = step_views(gates[..., : 2 * H], bs)
+    if reset_after:
+        dr_dz_hh, da = (
+            step_views(v, bs) for v in (dgates_hh[..., : 2 * H], dgates_hh[..., 2 * H :])
+        )
+        dgates_hh_t = step_views(dgates_hh, bs)
+    dy, a, h_prev_t = (step_views(v, bs) for v in (dy, a, h_prev))
+    dh_next = row_views(dh_0, T, bs)
+    dh, dhz, one_z, s = (row_views(np.empty((B, H), dtype=gates.dtype), T, bs) for _ in range(4))
+    W_hrz, W_hn = W_hh[: 2 * H], W_hh[2 * H :]
+
+    for t in range(T) if reverse else range(T - 1, -1, -1):
+        np.add(dy[t], dh_next[t], out=dh[t])  # dh_t = dy_t + dh_t'
+        np.multiply(dh[t], z[t], out=dhz[t])  # dh_t ⊙ z_t, the part of dh_{t-1}' through z
+        np.subtract(1, z[t], out=one_z[t])  # 1 − z_t
+        # dz_t = dh_t ⊙ (h_{t-1} − n_t) ⊙ z_t(1 − z_t)
+        np.subtract(h_prev_t[t], n_[t], out=s[t])
+        np.multiply(z[t], one_z[t], out=dz[t])
+        dz[t] *= s[t]
+        dz[t] *= dh[t]
+        # dn_t = dh_t ⊙ (1 − z_t) ⊙ (1 − n_t²)
+        np.multiply(n_[t], n_[t], out=dn[t])
+        np.subtract(1, dn[t], out=dn[t])
+        dn[t] *= one_z[t]
+        dn[t] *= dh[t]
+        if reset_after:
+            # da_t = dn_t ⊙ r_t;  dr_t = dn_t ⊙ a_t ⊙ r_t(1 − r_t) = da_t ⊙ a_t ⊙ (1 − r_t)
+            np.multiply(dn[t], r[t], out=da[t])
+            np.subtract(1, r[t], out=dr[t])
+            dr[t] *= a[t]
+            dr[t] *= da[t]
+            dr_dz_hh[t][...] = dr_dz[t]  # the recurrent side shares dr and dz
+            # dh_{t-1}' = dh_t ⊙ z_t + W_hhᵀ [dr_t|dz_t|da_t]
+            np.matmul(dgates_hh_t[t], W_hh, out=dh_next[t])
+        else:
+            # drh_t = W_hnᵀ dn_t (into s);  dr_t = drh_t ⊙ h_{t-1} ⊙ r_t(1 − r_t)
+            np.matmul(dn[t], W_hn, out=s[t])
+            s[t] *= r[t]  # drh_t ⊙ r_t, the part of dh_{t-1}' through r_t ⊙ h_{t-1}
+            np.subtract(1, r[t], out=dr[t])
+            dr[t] *= h_prev_t[t]
+            dr[t] *= s[t]
+            # dh_{t-1}' = dh_t ⊙ z_t + drh_t ⊙ r_t + [W_hr|W_hz]ᵀ [dr_t|dz_t]
+            np.matmul(dr_dz[t], W_hrz, out=dh_next[t])
+            dh_next[t] += s[t]
+        dh_next[t] += dhz[t]

@@ -1,0 +1,320 @@
+"""The LSTM engine: lstm.py's equations over a whole sequence, one layer and direction, fast.
+
+The math is lstm.py's, step for step (tests/test_engine.py proves the two equal); what differs
+is how it is arranged for NumPy (T steps, B batch, G gates of H units, P = H or proj_size):
+- the input projections of all steps are one GEMM before the forward loop, into a (T, B, G·H)
+  buffer; the two biases are summed first, so the buffer is passed over once;
+- in the loop, one σ covers the step's contiguous [i|f|g|o] block (g through
+  tanh(x) = 2σ(2x) − 1), everything is written in place (`out=`), per-step views are built once;
+  with peepholes, o waits for the new c and gets its own σ;
+- the backward loop writes [di|df|dg|do] over the step's [i|f|g|o], which it reads for the last
+  time there, so the block is worked on while it is in cache and no second (T, B, G·H) buffer
+  exists; the weight gradients are one GEMM each after the loop;
+- the loops take any block of batch rows (rows never meet inside a layer): with
+  `gn.set_num_threads(n)` the batch is split over n threads (threads.split_rows).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+
+from ..activations import sigmoid_, tanh
+from ..lstm import gate_names
+from ..module import Weights
+from ..packing import row_views, step_views
+from ..threads import matmul_rows, split_rows
+
+__all__ = ["forward", "backward", "LSTMCache"]
+
+
+@dataclass
+class LSTMCache:
+    """What backward needs from forward: inputs, states and post-activation gates."""
+
+    w: Weights
+    x: np.ndarray  # (T, B, I)
+    h: np.ndarray  # (T+1, B, P): h_0 at the start of the direction, then each h_t
+    c: np.ndarray  # (T+1, B, H): likewise
+    gates: np.ndarray  # (T, B, G·H): [i|f|g|o] (or [i|g|o]) after σ / tanh
+    tanh_c: np.ndarray  # (T, B, H)
+    m: np.ndarray | None  # (T, B, H): o ⊙ tanh(c), kept only with a projection
+    reverse: bool
+    batch_sizes: np.ndarray | None
+    forget_gate: str
+
+    def activations(self) -> dict[str, np.ndarray]:
+        """Each gate and the states c, h at every step, (T, B, ·) in the loop's time order
+        (f too without a forget gate: 1 − i or 1). Read before backward, which overwrites."""
+        named = _split(self.gates, self.forget_gate)
+        if self.forget_gate != "gate":
+            named["f"] = (
+                1 - named["i"] if self.forget_gate == "coupled" else np.ones_like(named["i"])
+            )
+        steps = slice(0, -1) if self.reverse else slice(1, None)
+        return {k: named[k] for k in "ifgo"} | {"c": self.c[steps], "h": self.h[steps]}
+
+
+def _split(a: np.ndarray, forget_gate: str) -> dict[str, np.ndarray]:
+    """Named views of the gate axis: [i|f|g|o] -> i, f, g, o (or [i|g|o] -> i, g, o)."""
+    names = gate_names(forget_gate)
+    H = a.shape[-1] // len(names)
+    return {n: a[..., k * H : (k + 1) * H] for k, n in enumerate(names)}
+
+
+def _peepholes(w: Weights) -> tuple[np.ndarray | None, ...] | None:
+    if w.weight_ci is None:
+        return None
+    return tuple(None if p is None else p.data for p in (w.weight_ci, w.weight_cf, w.weight_co))
+
+
+def forward(
+    x: np.ndarray,
+    state: tuple[np.ndarray, np.ndarray],
+    w: Weights,
+    *,
+    reverse: bool = False,
+    batch_sizes: np.ndarray | None = None,
+    keep_cache: bool = True,
+    forget_gate: str = "gate",
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], LSTMCache | None]:
+    """Run one layer in one direction over a whole sequence.
+
+    Args:
+        x: (T, B, I) time-major input, C-contiguous.
+        state: (h_0, c_0), shapes (B, P) and (B, H).
+        w: the layer's parameters (`Parameter`s).
+        reverse: walk the steps from T-1 down to 0 (the reverse direction); the state before
+            step t is then the one after step t+1.
+        batch_sizes: (T,) non-increasing counts of sequences still running at each step, the
+            batch sorted by decreasing length (torch's PackedSequence); the other rows keep
+            their state. None means all B rows at every step.
+        keep_cache: keep what backward needs (training); False is the inference path.
+        forget_gate: "gate", "coupled" or "none" (lstm.py).
+
+    Returns:
+        y (T, B, P) a view of the per-step outputs h_t; (h_n, c_n), each (B, ·); the cache.
+    """
+    T, B, _ = x.shape
+    W_ih, W_hh = w.weight_ih.data, w.weight_hh.data
+    GH, P = W_hh.shape
+    H = GH // len(gate_names(forget_gate))
+    W_hr = None if w.weight_hr is None else w.weight_hr.data
+
+    # Input projections of all steps in one GEMM: gates_t = x_t W_ihᵀ + b_ih + b_hh
+    gates = np.empty((T, B, GH), dtype=x.dtype)  # (T, B, G·H): [i|f|g|o]
+    matmul_rows(x.reshape(T * B, x.shape[2]), W_ih.T, out=gates.reshape(T * B, GH))
+    if w.bias_ih is not None:
+        gates += w.bias_ih.data + w.bias_hh.data  # one pass over the big buffer, not two
+    h = np.empty((T + 1, B, P), dtype=x.dtype)  # states, in the order of the time axis
+    c = np.empty((T + 1, B, H), dtype=x.dtype)
+    tanh_c = np.empty((T, B, H), dtype=x.dtype)
+    m = tanh_c if W_hr is None else np.empty((T, B, H), dtype=x.dtype)
+    start = T if reverse else 0
+    h[start], c[start] = state
+
+    loop = partial(
+        _forward_loop, W_hh=W_hh, W_hr=W_hr, peepholes=_peepholes(w), forget_gate=forget_gate,
+        reverse=reverse,
+    )  # fmt: skip
+    split_rows(loop, T, H * x.itemsize, batch_sizes, gates=gates, h=h, c=c, tanh_c=tanh_c, m=m)
+
+    end = 0 if reverse else T
+    y = h[:-1] if reverse else h[1:]
+    cache = None
+    if keep_cache:
+        m_kept = None if W_hr is None else m
+        cache = LSTMCache(w, x, h, c, gates, tanh_c, m_kept, reverse, batch_sizes, forget_gate)
+    return y, (h[end], c[end]), cache
+
+
+def _forward_loop(
+    gates, h, c, tanh_c, m, *, W_hh, W_hr, peepholes, forget_gate, reverse, batch_sizes
+) -> None:
+    """The forward time loop: activates `gates` in place and fills h, c, tanh_c and m.
+
+    On entry gates (T, B, G·H) holds the input part of the pre-activations and h, c (T+1, B, ·)
+    the initial state at index 0 (T when reverse). Rows never meet, so B may be a block of rows.
+    """
+    T, B, GH = gates.shape
+    H = c.shape[-1]
+    bs = batch_sizes
+    # Per-step views, rows :n_t: step t reads h_prev[t], c_prev[t], writes h_cur[t], c_cur[t]
+    cur, prev = (slice(0, T), slice(1, T + 1)) if reverse else (slice(1, T + 1), slice(0, T))
+    h_prev, c_prev, h_cur, c_cur = (step_views(a, bs) for a in (h[prev], c[prev], h[cur], c[cur]))
+    named = {k: step_views(a, bs) for k, a in _split(gates, forget_gate).items()}
+    i, f, g, o = (named.get(k) for k in "ifgo")
+    ifgo = step_views(gates, bs)
+    # One σ over the whole block; with peepholes o waits for c_t, so σ stops before it
+    sig = ifgo if peepholes is None else step_views(gates[..., : GH - H], bs)
+    p_i, p_f, p_o = peepholes or (None, None, None)
+    tanh_cur, m_cur = step_views(tanh_c, bs), step_views(m, bs)
+    hh = row_views(np.empty(gates.shape[1:], dtype=gates.dtype), T, bs)  # h_{t-1} W_hhᵀ
+    ig = row_views(np.empty(c.shape[1:], dtype=gates.dtype), T, bs)  # scratch: i_t ⊙ g_t
+
+    for t in range(T - 1, -1, -1) if reverse else range(T):
+        # Pre-activations: add the recurrent part h_{t-1} W_hhᵀ to the hoisted input part
+        np.matmul(h_prev[t], W_hh.T, out=hh[t])
+        ifgo[t] += hh[t]
+        if p_i is not None:  # peepholes: i and f see c_{t-1}
+            i[t] += np.multiply(p_i, c_prev[t], out=ig[t])
+            if p_f is not None:
+                f[t] += np.multiply(p_f, c_prev[t], out=ig[t])
+        # i_t, f_t, o_t = σ(…);  g_t = tanh(…) = 2σ(2·…) − 1, so one σ covers the block
+        g[t] *= 2
+        sigmoid_(sig[t])
+        g[t] *= 2
+        g[t] -= 1
+        # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t   (coupled: f_t = 1 − i_t; none: f_t = 1)
+        if f is not None:
+            np.multiply(f[t], c_prev[t], out=c_cur[t])
+        elif forget_gate == "coupled":
+            np.subtract(c_prev[t], np.multiply(i[t], c_prev[t], out=c_cur[t]), out=c_cur[t])
+        else:
+            np.copyto(c_cur[t], c_prev[t])
+        np.multiply(i[t], g[t], out=ig[t])
+        c_cur[t] += ig[t]
+        if p_o is not None:  # o_t = σ(… + p_o ⊙ c_t)
+            o[t] += np.multiply(p_o, c_cur[t], out=ig[t])
+            sigmoid_(o[t])
+        # m_t = o_t ⊙ tanh(c_t);  h_t = m_t, or W_hr m_t
+        tanh(c_cur[t], out=tanh_cur[t])
+        if W_hr is None:
+            np.multiply(o[t], tanh_cur[t], out=h_cur[t])
+        else:
+            np.multiply(o[t], tanh_cur[t], out=m_cur[t])
+            np.matmul(m_cur[t], W_hr.T, out=h_cur[t])
+        n = B if bs is None else bs[t]
+        if n < B:  # finished sequences carry their state; zero gates give them no gradient
+            src, dst = (t + 1, t) if reverse else (t, t + 1)
+            h[dst, n:] = h[src, n:]
+            c[dst, n:] = c[src, n:]
+            gates[t, n:] = 0
+            tanh_c[t, n:] = 0
+            m[t, n:] = 0  # the same buffer as tanh_c unless there is a projection
+
+
+def backward(
+    cache: LSTMCache, dy: np.ndarray, dstate: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """BPTT through one layer and direction; accumulates into the parameters' `.grad`.
+
+    Args:
+        cache: from `forward(..., keep_cache=True)`; it is consumed: each step's gates are
+            overwritten by their gradients.
+        dy: (T, B, P) gradient of the loss with respect to y; zero at padded steps.
+        dstate: (dh_n, dc_n), each (B, ·): gradient with respect to the final state.
+
+    Returns:
+        dx (T, B, I) and (dh_0, dc_0).
+    """
+    w, x, h, c, gates = cache.w, cache.x, cache.h, cache.c, cache.gates
+    T, B, _ = x.shape
+    H, P, GH = c.shape[-1], h.shape[-1], gates.shape[-1]
+    W_hr = None if w.weight_hr is None else w.weight_hr.data
+    c_prev, c_cur = (c[1:], c[:-1]) if cache.reverse else (c[:-1], c[1:])  # (T, B, H) each
+    h_prev = h[1:] if cache.reverse else h[:-1]  # (T, B, P): h_{t-1} of each step
+
+    # A step's gates are last read by that step of the loop, so [di|df|dg|do] is written over
+    # [i|f|g|o] there: the block stays in cache while it is used, and no second (T, B, G·H)
+    # buffer is needed. Rows past a sequence's end were zeroed by forward and stay zero.
+    dgates = gates  # (T, B, G·H)
+    dh_0, dc_0 = (np.array(d, dtype=x.dtype) for d in dstate)  # (B, P), (B, H): running
+    dh = np.zeros((T if W_hr is not None else 1, B, P), dtype=x.dtype)  # all kept for dW_hr
+
+    loop = partial(
+        _backward_loop, W_hh=w.weight_hh.data, W_hr=W_hr, peepholes=_peepholes(w),
+        forget_gate=cache.forget_gate, reverse=cache.reverse,
+    )  # fmt: skip
+    split_rows(
+        loop, T, H * x.itemsize, cache.batch_sizes,
+        dy=dy, gates=gates, tanh_c=cache.tanh_c, c_prev=c_prev, dh=dh, dh_0=dh_0, dc_0=dc_0,
+    )  # fmt: skip
+
+    # Weight gradients and dx over all steps at once
+    dgates_2d = dgates.reshape(T * B, GH)
+    w.weight_ih.grad += matmul_rows(dgates_2d.T, x.reshape(T * B, x.shape[2]))
+    w.weight_hh.grad += matmul_rows(dgates_2d.T, h_prev.reshape(T * B, P))
+    if w.bias_ih is not None:
+        db = dgates_2d.sum(axis=0)
+        w.bias_ih.grad += db
+        w.bias_hh.grad += db
+    if W_hr is not None:
+        w.weight_hr.grad += dh.reshape(T * B, P).T @ cache.m.reshape(T * B, H)
+    if w.weight_ci is not None:  # dp_i = Σ di ⊙ c_{t-1},  dp_f = Σ df ⊙ c_{t-1},  dp_o = Σ do ⊙ c_t
+        d = _split(dgates, cache.forget_gate)
+        w.weight_ci.grad += (d["i"] * c_prev).sum(axis=(0, 1))
+        if w.weight_cf is not None:
+            w.weight_cf.grad += (d["f"] * c_prev).sum(axis=(0, 1))
+        w.weight_co.grad += (d["o"] * c_cur).sum(axis=(0, 1))
+    dx = matmul_rows(dgates_2d, w.weight_ih.data).reshape(x.shape)
+    return dx, (dh_0, dc_0)
+
+
+def _backward_loop(
+    dy, gates, tanh_c, c_prev, dh, dh_0, dc_0, *, W_hh, W_hr, peepholes, forget_gate, reverse,
+    batch_sizes,
+) -> None:  # fmt: skip
+    """The backward time loop: writes [di|df|dg|do] over `gates` step by step, fills dh (every
+    step's with a projection, else scratch) and leaves dh_0, dc_0 (which hold dh_n, dc_n on
+    entry) at the gradients of the initial state. B may be a block of rows.
+    """
+    T, B, _ = gates.shape
+    H = c_prev.shape[-1]
+    # Per-step views, rows :n_t; dh_next, dc_next run back to dh_0, dc_0. di is the memory of
+    # i, df of f, dg of g, do of o: each gradient replaces its gate once the gate is used.
+    bs = batch_sizes
+    named = {k: step_views(a, bs) for k, a in _split(gates, forget_gate).items()}
+    i, f, g, o = (named.get(k) for k in "ifgo")
+    di, df, dg, do = i, f, g, o
+    p_i, p_f, p_o = peepholes or (None, None, None)
+    dy, tanh_c, c_prev, dgates_t = (step_views(a, bs) for a in (dy, tanh_c, c_prev, gates))
+    dh_t = step_views(dh, bs) if W_hr is not None else row_views(dh[0], T, bs)
+    dm = dh_t if W_hr is None else row_views(np.empty((B, H), dtype=gates.dtype), T, bs)
+    dh_next, dc_next = row_views(dh_0, T, bs), row_views(dc_0, T, bs)
+    dc, dm_o, dc_i, s = (row_views(np.empty((B, H), dtype=gates.dtype), T, bs) for _ in range(4))
+
+    for t in range(T) if reverse else range(T - 1, -1, -1):
+        # dh_t = dy_t + dh_t';  dm_t = dh_t, or W_hrᵀ dh_t
+        np.add(dy[t], dh_next[t], out=dh_t[t])
+        if W_hr is not None:
+            np.matmul(dh_t[t], W_hr, out=dm[t])
+        np.multiply(dm[t], o[t], out=dm_o[t])  # dm_t ⊙ o_t, shared by dc_t and do_t
+        # do_t = dm_t ⊙ tanh(c_t) ⊙ o_t(1 − o_t)
+        np.subtract(1, o[t], out=do[t])
+        do[t] *= tanh_c[t]
+        do[t] *= dm_o[t]
+        # dc_t = dc_t' + dm_t ⊙ o_t ⊙ (1 − tanh²(c_t))  (+ do_t ⊙ p_o)
+        np.multiply(tanh_c[t], tanh_c[t], out=dc[t])
+        np.subtract(1, dc[t], out=dc[t])
+        dc[t] *= dm_o[t]
+        dc[t] += dc_next[t]
+        if p_o is not None:
+            dc[t] += np.multiply(do[t], p_o, out=s[t])
+        # di_t = dc_t ⊙ g_t ⊙ i_t(1 − i_t)  (coupled: (g_t − c_{t-1}));  dg_t = dc_t ⊙ i_t ⊙ (1 − g_t²)
+        np.multiply(dc[t], i[t], out=dc_i[t])
+        np.subtract(1, i[t], out=di[t])
+        di[t] *= g[t] if forget_gate != "coupled" else np.subtract(g[t], c_prev[t], out=s[t])
+        di[t] *= dc_i[t]
+        np.multiply(g[t], g[t], out=dg[t])
+        np.subtract(1, dg[t], out=dg[t])
+        dg[t] *= dc_i[t]
+        # dc_{t-1}' = dc_t ⊙ f_t (the carousel);  df_t = dc_t ⊙ c_{t-1} ⊙ f_t(1 − f_t),
+        # computed as dc_{t-1}' ⊙ c_{t-1} ⊙ (1 − f_t)
+        if f is not None:
+            np.multiply(dc[t], f[t], out=dc_next[t])
+            np.subtract(1, f[t], out=df[t])
+            df[t] *= c_prev[t]
+            df[t] *= dc_next[t]
+        elif forget_gate == "coupled":  # f_t = 1 − i_t
+            np.subtract(dc[t], dc_i[t], out=dc_next[t])
+        else:  # f_t = 1
+            np.copyto(dc_next[t], dc[t])
+        if p_i is not None:  # dc_{t-1}' += di_t ⊙ p_i + df_t ⊙ p_f
+            dc_next[t] += np.multiply(di[t], p_i, out=s[t])
+            if p_f is not None:
+                dc_next[t] += np.multiply(df[t], p_f, out=s[t])
+        # dh_{t-1}' = W_hhᵀ [di_t|df_t|dg_t|do_t]
+        np.matmul(dgates_t[t], W_hh, out=dh_next[t])
