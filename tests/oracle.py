@@ -89,3 +89,28 @@ def run(layer, x, state, lengths, dy, dstate):
             if p is not None:
                 result[field + suffix] = g_field
     return result
+
+
+def forward(layer, x, state=None, lengths=None):
+    """`layer(x, state, lengths=lengths)` by the step loop: the same layouts (batch_first,
+    unbatched) and return values, computed in float64."""
+    x = np.asarray(x, dtype=np.float64)
+    unbatched = x.ndim == 2
+    x = x[:, None] if unbatched else x.transpose(1, 0, 2) if layer.batch_first else x
+    if state is not None:
+        parts = state if isinstance(state, tuple) else (state,)
+        state = tuple(np.asarray(p, np.float64)[:, None] if unbatched else p for p in parts)
+    T, B, _ = x.shape
+    sizes = layer.state_sizes
+    zeros = tuple(np.zeros((layer.num_layers * layer.num_directions, B, s)) for s in sizes)
+    dy = np.zeros((T, B, layer.num_directions * sizes[0]))
+    out = run(layer, x, state, lengths, dy, zeros)
+    y = (
+        out["y"][:, 0]
+        if unbatched
+        else out["y"].transpose(1, 0, 2)
+        if layer.batch_first
+        else out["y"]
+    )
+    final = tuple(out[f"{s}_n"][:, 0] if unbatched else out[f"{s}_n"] for s in layer.kind.state)
+    return y, final if len(final) == 2 else final[0]

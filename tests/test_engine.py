@@ -66,7 +66,9 @@ def compare(kind, options, layout, *, T, B, I, H, seed, dtype=np.float64, tol=1e
         scale = max(1.0, float(np.abs(ref).max(initial=0)))
         err = float(np.abs(ours[name] - ref).max(initial=0))
         assert ours[name].dtype == dtype, name
-        assert err <= tol * scale, f"{kind} {options} {layout}: {name} |engine − step loop| = {err:.2e}"
+        assert err <= tol * scale, (
+            f"{kind} {options} {layout}: {name} |engine − step loop| = {err:.2e}"
+        )
 
 
 @pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())

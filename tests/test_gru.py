@@ -1,48 +1,13 @@
-"""gatednp/gru.py: the GRU's backward by finite differences and an exact oracle; cells; BPTT."""
+"""The GRU's own: torch's names, the two biases of n, reset_after.
+
+What the three cells share is in test_cells.py; the step and the engine in test_steps.py and
+test_engine.py."""
 
 import numpy as np
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 import gatednp as gn
-from tests import core_checks as checks
-from tests.conftest import SHAPES
 
 KIND = "gru"
-
-
-@given(**SHAPES)
-def test_finite_differences(T, B, I, H, seed):
-    checks.check_gradients_by_finite_differences(KIND, T, B, I, H, seed)
-
-
-@given(**SHAPES, options=st.sampled_from([{}, {"num_layers": 2}, {"bidirectional": True}]))
-def test_forward_matches_reference(T, B, I, H, seed, options):
-    checks.check_forward_matches_reference(KIND, T, B, I, H, seed, **options)
-
-
-@pytest.mark.parametrize(
-    "options",
-    [{}, {"num_layers": 2, "bidirectional": True}, {"bidirectional": True, "lengths": [3, 5, 1]}],
-)
-def test_gradients_equal_complex_step_oracle(options):
-    checks.check_against_complex_step_oracle(KIND, 5, 3, 2, 3, 7, **options)
-
-
-@given(**SHAPES)
-def test_cell_loop_is_bptt(T, B, I, H, seed):
-    checks.check_cell_loop_is_bptt(KIND, T, B, I, H, seed)
-
-
-@given(T=st.integers(2, 8), B=st.integers(1, 4), seed=st.integers(0, 2**16), data=st.data())
-def test_split_sequence_equals_whole(T, B, seed, data):
-    split = data.draw(st.integers(1, T - 1))
-    checks.check_split_sequence_equals_whole(KIND, T, B, 3, 4, seed, split)
-
-
-def test_structure():
-    checks.check_structure(KIND)
 
 
 def test_parameters_have_torch_names_and_shapes():
@@ -54,12 +19,25 @@ def test_parameters_have_torch_names_and_shapes():
     )
 
 
-def test_the_two_biases_of_n_get_different_gradients():
-    """b_in sits outside r ⊙ (W_hn h + b_hn), b_hn inside: their gradients differ by the factor r."""
-    gru = gn.GRU(2, 3, rng=0)
-    x = np.random.default_rng(0).standard_normal((4, 2, 2))
-    y, _ = gru(x, np.random.default_rng(1).standard_normal((1, 2, 3)))
-    gru.backward(np.ones_like(y))
+def test_the_two_biases_of_n_get_gradients_related_by_r():
+    """b_in sits outside r ⊙ (W_hn h + b_hn), b_hn inside: at one step and one sequence,
+    db_hn = r ⊙ db_in exactly (both are dn, the second through the factor r)."""
+    rng = np.random.default_rng(0)
+    gru = gn.GRU(2, 3, rng=rng)
+    x, h0 = rng.standard_normal((1, 1, 2)), rng.standard_normal((1, 1, 3))
+    r = gru.run(x, h0, keep_cache=True, dropout=False)[2].activations()[0, 0]["r"][0, 0]
+    y, _ = gru(x, h0)
+    gru.backward(rng.standard_normal(y.shape))
     db_in, db_hn = gru.bias_ih_l0.grad[6:], gru.bias_hh_l0.grad[6:]
-    np.testing.assert_array_equal(gru.bias_ih_l0.grad[:6], gru.bias_hh_l0.grad[:6])
-    assert np.all(np.abs(db_hn) < np.abs(db_in))
+    np.testing.assert_allclose(db_hn, r * db_in, rtol=1e-14, atol=0)
+    np.testing.assert_array_equal(gru.bias_ih_l0.grad[:6], gru.bias_hh_l0.grad[:6])  # r and z
+
+
+def test_reset_before_has_interchangeable_biases():
+    """With reset_after=False, b_hn joins b_in outside the product: equal gradients."""
+    rng = np.random.default_rng(1)
+    gru = gn.GRU(2, 3, reset_after=False, rng=rng)
+    y, _ = gru(rng.standard_normal((4, 2, 2)))
+    gru.backward(rng.standard_normal(y.shape))
+    np.testing.assert_array_equal(gru.bias_ih_l0.grad, gru.bias_hh_l0.grad)
+    assert repr(gru) == "GRU(2, 3, reset_after=False)"

@@ -1,58 +1,14 @@
-"""gatednp/lstm.py: the LSTM's backward by finite differences and an exact oracle; cells; BPTT."""
+"""The LSTM's own: torch's names and init, the variants' layouts and initialisation, the cache rules.
+
+What the three cells share is in test_cells.py; the step and the engine in test_steps.py and
+test_engine.py."""
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 import gatednp as gn
-from tests import core_checks as checks
-from tests.conftest import SHAPES
 
 KIND = "lstm"
-
-
-@given(**SHAPES)
-def test_finite_differences(T, B, I, H, seed):
-    checks.check_gradients_by_finite_differences(KIND, T, B, I, H, seed)
-
-
-@given(
-    **SHAPES,
-    options=st.sampled_from([{}, {"num_layers": 2}, {"bidirectional": True}, {"proj_size": 1}]),
-)
-def test_forward_matches_reference(T, B, I, H, seed, options):
-    if options.get("proj_size", 0) >= H:
-        options = {}
-    checks.check_forward_matches_reference(KIND, T, B, I, H, seed, **options)
-
-
-@pytest.mark.parametrize(
-    "options",
-    [
-        {},
-        {"num_layers": 2, "bidirectional": True},
-        {"proj_size": 2},
-        {"bidirectional": True, "lengths": [3, 5, 1]},
-    ],
-)
-def test_gradients_equal_complex_step_oracle(options):
-    checks.check_against_complex_step_oracle(KIND, 5, 3, 2, 3, 7, **options)
-
-
-@given(**SHAPES)
-def test_cell_loop_is_bptt(T, B, I, H, seed):
-    checks.check_cell_loop_is_bptt(KIND, T, B, I, H, seed)
-
-
-@given(T=st.integers(2, 8), B=st.integers(1, 4), seed=st.integers(0, 2**16), data=st.data())
-def test_split_sequence_equals_whole(T, B, seed, data):
-    split = data.draw(st.integers(1, T - 1))
-    checks.check_split_sequence_equals_whole(KIND, T, B, 3, 4, seed, split)
-
-
-def test_structure():
-    checks.check_structure(KIND)
 
 
 def test_parameters_have_torch_names_shapes_and_init_bound():
@@ -98,3 +54,48 @@ def test_eval_mode_keeps_no_cache_and_gives_the_same_outputs():
     np.testing.assert_array_equal(h_train, h_eval)
     with pytest.raises(RuntimeError, match="needs a forward pass"):
         lstm.backward(np.ones_like(y_eval))
+
+
+def test_variant_layouts():
+    """Coupled or absent forget gates drop the f rows ([i|g|o]); peepholes add (H,) vectors."""
+    shapes = {
+        n: p.shape
+        for n, p in gn.LSTM(3, 5, forget_gate="coupled", peepholes=True).named_parameters()
+    }
+    assert shapes == {
+        "weight_ih_l0": (15, 3), "weight_hh_l0": (15, 5), "bias_ih_l0": (15,), "bias_hh_l0": (15,),
+        "weight_ci_l0": (5,), "weight_co_l0": (5,),
+    }  # fmt: skip
+    names = [n for n, _ in gn.LSTM(3, 5, peepholes=True, bidirectional=True).named_parameters()]
+    assert names[4:6] == ["weight_ci_l0", "weight_cf_l0"] and "weight_co_l0_reverse" in names
+    assert gn.LSTM(3, 5, forget_gate="none").weight_ih_l0.shape == (15, 3)
+
+
+def test_forget_bias_sets_the_forget_gates_total_bias():
+    lstm = gn.LSTM(2, 3, num_layers=2, bidirectional=True, forget_bias=1.0, rng=0)
+    for name, p in lstm.named_parameters():
+        if name.startswith("bias_"):
+            want = 1.0 if name.startswith("bias_ih") else 0.0
+            np.testing.assert_array_equal(p.data[3:6], want, err_msg=name)
+            assert np.abs(p.data[:3]).max() > 0, name  # the other gates keep torch's init
+    cell = gn.LSTMCell(2, 3, forget_bias=2.5, rng=0)
+    assert (cell.bias_ih.data + cell.bias_hh.data)[3:6].tolist() == [2.5, 2.5, 2.5]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"forget_gate": "sometimes"}, ValueError, "Unknown forget_gate 'sometimes'"),
+        ({"forget_gate": 1}, TypeError, "forget_gate must be"),
+        ({"peepholes": "yes"}, TypeError, "peepholes must be True or False"),
+        ({"forget_bias": 1.0, "forget_gate": "coupled"}, ValueError, "forget gate of its own"),
+        ({"forget_bias": 1.0, "bias": False}, ValueError, "needs biases"),
+        ({"forget_bias": "1"}, TypeError, "forget_bias must be a number"),
+        ({"forget_bias": float("nan")}, ValueError, "forget_bias must be finite"),
+    ],
+)
+def test_bad_variant_options_are_named(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        gn.LSTM(2, 3, **kwargs)
+    with pytest.raises(error, match=match):
+        gn.LSTMCell(2, 3, **kwargs)

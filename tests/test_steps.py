@@ -52,7 +52,10 @@ def test_step_backward_equals_finite_differences(kind, options):
 
     _, cache = math.step(x, state, w, **step_options)
     dx, dstate, grads = math.step_backward(R, cache, w, **step_options)
-    checks = {"x": (x, dx), **{f"state[{k}]": (s, d) for k, (s, d) in enumerate(zip(state, dstate))}}
+    checks = {
+        "x": (x, dx),
+        **{f"state[{k}]": (s, d) for k, (s, d) in enumerate(zip(state, dstate))},
+    }
     for name, a, g in zip(Weights._fields, w, grads):
         if name in params:  # absent biases are zeros in w.arrays(); they have no gradient to check
             checks[name] = (a, g)

@@ -1,20 +1,26 @@
-"""Checks every recurrent cell must pass, shared by test_lstm.py and test_gru.py.
+"""What LSTM, GRU and RNN share, checked for each (gatednp/recurrent.py, cells.py and the engines).
 
-Each takes `kind` ("lstm" or "gru") and builds modules through the public API only.
+Per cell kind: the layer's backward by finite differences (every element of every parameter and
+of x and the initial states), outputs and every gradient against the step loop of tests/oracle.py
+in several layouts, a hand-written loop over the cell is BPTT, a sequence split in two with the
+state carried equals the whole, and the structural checks (zero in, zero out; shapes; inputs
+untouched). Variants are in tests/test_engine.py and tests/test_steps.py.
 """
 
-from __future__ import annotations
-
 import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import gatednp as gn
-from tests import reference as ref
-from tests.conftest import randomize
+from tests import oracle
+from tests.conftest import SHAPES, randomize
 
-LAYER = {"lstm": gn.LSTM, "gru": gn.GRU}
-CELL = {"lstm": gn.LSTMCell, "gru": gn.GRUCell}
-ORACLE = {"lstm": ref.lstm, "gru": ref.gru}
-PAIR = {"lstm": True, "gru": False}
+KINDS = ["lstm", "gru", "rnn"]
+LAYER = {"lstm": gn.LSTM, "gru": gn.GRU, "rnn": gn.RNN}
+CELL = {"lstm": gn.LSTMCell, "gru": gn.GRUCell, "rnn": gn.RNNCell}
+PAIR = {"lstm": True, "gru": False, "rnn": False}
+kinds = pytest.mark.parametrize("kind", KINDS)
 
 
 def make_layer(kind, I, H, seed, **kw):
@@ -31,48 +37,48 @@ def parts(state):
     return list(state) if isinstance(state, tuple) else [state]
 
 
-def check_gradients_by_finite_differences(kind, T, B, I, H, seed):
+@kinds
+@given(**SHAPES)
+def test_finite_differences(kind, T, B, I, H, seed):
     """Tier A: every element of every parameter and of x, h0 (c0), random upstream."""
     layer, rng = make_layer(kind, I, H, seed)
-    x = rng.standard_normal((T, B, I))
-    report = gn.gradcheck(layer, x, random_state(kind, rng, 1, B, H), seed=seed)
-    assert {r.name for r in report.rows} >= {
-        "weight_ih_l0",
-        "weight_hh_l0",
-        "bias_ih_l0",
-        "bias_hh_l0",
-        "x",
-        "h0",
-    }
+    report = gn.gradcheck(
+        layer, rng.standard_normal((T, B, I)), random_state(kind, rng, 1, B, H), seed=seed
+    )
+    names = {"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "x", "h0"}
+    assert {r.name for r in report.rows} >= names
     assert report.ok, f"\n{report}"
-    return report
 
 
-def check_against_complex_step_oracle(kind, T, B, I, H, seed, **options):
-    """Hand BPTT equals the complex-step derivative of the slow reference, to ~1e-13."""
+LAYOUTS = [
+    {},
+    {"num_layers": 2, "bidirectional": True},
+    {"bidirectional": True, "lengths": [3, 5, 1]},
+    {"batch_first": True, "num_layers": 2},
+]
+
+
+@pytest.mark.parametrize(
+    "kind, options", [(k, o) for k in KINDS for o in LAYOUTS] + [("lstm", {"proj_size": 2})]
+)
+def test_outputs_and_gradients_equal_the_step_oracle(kind, options):
+    """The layer (engine, stacking, packing) against the loop over the textbook step."""
+    options = dict(options)
     lengths = options.pop("lengths", None)
-    layer, rng = make_layer(kind, I, H, seed, **options)
-    D = 2 if options.get("bidirectional") else 1
-    L = D * options.get("num_layers", 1)
-    x = rng.standard_normal((T, B, I))
-    state = random_state(kind, rng, L, B, H, options.get("proj_size", 0))
+    layer, rng = make_layer(kind, 2, 3, 7, **options)
+    L = layer.num_layers * layer.num_directions
+    x = rng.standard_normal((3, 5, 2) if layer.batch_first else (5, 3, 2))
+    state = random_state(kind, rng, L, 3, 3, options.get("proj_size", 0))
     y, s = layer(x, state, lengths=lengths)
     dy = rng.standard_normal(y.shape)
     ds = [rng.standard_normal(p.shape) for p in parts(s)]
     layer.zero_grad()
     dx, dstate0 = layer.backward(dy, tuple(ds) if PAIR[kind] else ds[0])
-
-    names = ["x", "h0", "c0"][: 1 + len(parts(state))]
-    arrays = {**dict(zip(names, [x, *parts(state)], strict=True)), **layer.state_dict()}
-    ref_kw = {k: v for k, v in options.items() if k in ("num_layers", "bidirectional", "proj_size")}
-
-    def f(a):
-        params = {k: v for k, v in a.items() if k not in names}
-        st = tuple(a[n] for n in names[1:])
-        return ORACLE[kind](params, a["x"], st if PAIR[kind] else st[0], lengths=lengths, **ref_kw)
-
-    expected = ref.complex_step_grad(f, arrays, (dy, tuple(ds) if PAIR[kind] else ds[0]))
-    ours = {"x": dx, **dict(zip(names[1:], parts(dstate0), strict=True))}
+    tm = (lambda a: a.transpose(1, 0, 2)) if layer.batch_first else (lambda a: a)  # noqa: E731
+    expected = oracle.run(layer, tm(x), tuple(parts(state)), lengths, tm(dy), tuple(ds))
+    names = layer.kind.state
+    ours = {"y": tm(y), "x": tm(dx), **{f"{n}_n": a for n, a in zip(names, parts(s))}}
+    ours.update({f"{n}0": a for n, a in zip(names, parts(dstate0))})
     ours.update({name: p.grad for name, p in layer.named_parameters()})
     assert ours.keys() == expected.keys()
     for name, g in ours.items():
@@ -82,18 +88,9 @@ def check_against_complex_step_oracle(kind, T, B, I, H, seed, **options):
         )
 
 
-def check_forward_matches_reference(kind, T, B, I, H, seed, **options):
-    layer, rng = make_layer(kind, I, H, seed, **options)
-    L = (2 if options.get("bidirectional") else 1) * options.get("num_layers", 1)
-    x = rng.standard_normal((T, B, I))
-    state = random_state(kind, rng, L, B, H, options.get("proj_size", 0))
-    y, s = layer(x, state)
-    y_ref, s_ref = ORACLE[kind](layer.state_dict(), x, state, **options)
-    for name, a, b in [("y", y, y_ref), *zip(["h_n", "c_n"], parts(s), parts(s_ref), strict=False)]:
-        assert np.abs(a - b).max() <= 1e-12, f"{name}: {np.abs(a - b).max():.2e}"
-
-
-def check_cell_loop_is_bptt(kind, T, B, I, H, seed):
+@kinds
+@given(**SHAPES)
+def test_cell_loop_is_bptt(kind, T, B, I, H, seed):
     """T calls of the cell, then T backward calls newest first, equal the layer's forward/backward."""
     layer, rng = make_layer(kind, I, H, seed)
     cell = CELL[kind](I, H)
@@ -128,8 +125,12 @@ def check_cell_loop_is_bptt(kind, T, B, I, H, seed):
         np.testing.assert_allclose(p.grad, q.grad, rtol=0, atol=1e-12, err_msg=name)
 
 
-def check_split_sequence_equals_whole(kind, T, B, I, H, seed, split):
+@kinds
+@given(T=st.integers(2, 8), B=st.integers(1, 4), seed=st.integers(0, 2**16), data=st.data())
+def test_split_sequence_equals_whole(kind, T, B, seed, data):
     """Forward in two pieces carrying the state, backward carrying the state gradient back."""
+    split = data.draw(st.integers(1, T - 1))
+    I, H = 3, 4
     layer, rng = make_layer(kind, I, H, seed)
     x = rng.standard_normal((T, B, I))
     state = random_state(kind, rng, 1, B, H)
@@ -157,7 +158,8 @@ def check_split_sequence_equals_whole(kind, T, B, I, H, seed, split):
         np.testing.assert_allclose(p.grad, whole[n], rtol=0, atol=1e-12, err_msg=n)
 
 
-def check_structure(kind):
+@kinds
+def test_structure(kind):
     """Zero upstream → exactly zero grads; grads keep shape and dtype; inputs untouched; errors."""
     layer, rng = make_layer(kind, 3, 4, 0)
     x = rng.standard_normal((5, 2, 3))
