@@ -6,11 +6,11 @@ The gate math lives in lstm.py and gru.py; recurrent.py builds torch's layers fr
 from .checkpoint import load, save
 from .gradcheck import GradcheckReport, gradcheck
 from .gru import GRUCell
-from .introspect import gate_activations
+from .lab.introspect import gate_activations
+from .lab.models import GRUModel, LSTMModel
 from .linear import Linear
 from .losses import huber_loss, l1_loss, mse_loss
 from .lstm import LSTMCell
-from .models import GRUModel, LSTMModel
 from .module import Module, Parameter
 from .optim import SGD, Adam, clip_grad_norm
 from .recurrent import GRU, LSTM, RNN

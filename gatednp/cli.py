@@ -7,13 +7,13 @@ import sys
 
 import numpy as np
 
-from . import experiments
+from .lab import experiments
 
 __all__ = ["main"]
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import main
+    from .lab.demo import main
 
     return main()
 

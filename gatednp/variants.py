@@ -309,8 +309,8 @@ COMPARISON = dict(seq_len=50, hidden=32, batch=64, steps=1500, lr=0.005, clip=1.
 def run_comparison(args: argparse.Namespace) -> int:
     """`python -m gatednp experiment variants`: train each variant on adding until its validation
     MSE is below --stop-below (default 0.01) or --steps run out; print a table."""
-    from .experiments import _write_plots, train
-    from .tasks import adding_task
+    from .lab.experiments import train, write_plots
+    from .lab.tasks import adding_task
 
     for key, value in COMPARISON.items():
         if getattr(args, key) is None:
@@ -346,7 +346,7 @@ def run_comparison(args: argparse.Namespace) -> int:
     if args.plot:
         from .plots import loss_curves
 
-        _write_plots(
+        write_plots(
             lambda: [
                 loss_curves(
                     {r.cell: r.losses for r in rows},

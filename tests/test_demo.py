@@ -1,4 +1,4 @@
-"""gatednp/demo.py, models.py and the command line, run as a user would."""
+"""gatednp/lab/demo.py, lab/models.py and the command line, run as a user would."""
 
 import subprocess
 import sys
@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import gatednp as gn
-from gatednp import cli, demo
+from gatednp import cli
+from gatednp.lab import demo
 
 
 @pytest.mark.parametrize("model_class", [gn.LSTMModel, gn.GRUModel])

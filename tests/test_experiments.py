@@ -5,10 +5,11 @@ import builtins
 import numpy as np
 import pytest
 
-from gatednp import cli, plots
-from gatednp.experiments import SequenceModel, make_layer, train
-from gatednp.gradflow import gradient_norms
-from gatednp.tasks import adding_task, consecutive_task, copy_task, cross_entropy, sine_task
+from gatednp import cli
+from gatednp.lab import plots
+from gatednp.lab.experiments import SequenceModel, make_layer, train
+from gatednp.lab.gradflow import gradient_norms
+from gatednp.lab.tasks import adding_task, consecutive_task, copy_task, cross_entropy, sine_task
 
 
 def test_adding_task_has_one_marker_per_half_and_sums_them():

@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .linear import Linear
-from .module import Module
-from .optim import Adam, clip_grad_norm
-from .recurrent import GRU, LSTM, RNN, RNNBase
+from ..linear import Linear
+from ..module import Module
+from ..optim import Adam, clip_grad_norm
+from ..recurrent import GRU, LSTM, RNN, RNNBase
+from ..variants import VARIANTS
 from .tasks import TASKS, Task
-from .variants import VARIANTS
 
 __all__ = ["SequenceModel", "make_layer", "train", "RunResult", "add_parser", "run"]
 
@@ -267,11 +267,11 @@ def _experiment_training(args: argparse.Namespace) -> int:
     print(f"{task.name} (T = {args.seq_len}, seed {args.seed})")
     print(summary(results, args.target if args.target is not None else args.stop_below))
     if args.plot:
-        _write_plots(lambda: _plot_training(results, args.plot))
+        write_plots(lambda: _plot_training(results, args.plot))
     return 0
 
 
-def _write_plots(draw) -> None:
+def write_plots(draw) -> None:
     from .plots import MissingMatplotlib
 
     try:
@@ -315,7 +315,7 @@ def run(args: argparse.Namespace) -> int:
 
         return run_gradflow(args)
     if args.name == "variants":
-        from .variants import run_comparison
+        from ..variants import run_comparison
 
         return run_comparison(args)
     for key, value in DEFAULTS[args.name].items():

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .linear import Linear
-from .module import BackwardError, Module
-from .recurrent import GRU, LSTM, RNNBase
+from ..linear import Linear
+from ..module import BackwardError, Module
+from ..recurrent import GRU, LSTM, RNNBase
 
 __all__ = ["LSTMModel", "GRUModel"]
 

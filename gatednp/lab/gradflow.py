@@ -24,7 +24,7 @@ import argparse
 
 import numpy as np
 
-from .module import Module
+from ..module import Module
 from .tasks import Task, adding_task
 
 __all__ = ["gradient_norms", "run_gradflow"]
@@ -35,7 +35,7 @@ LAGS = (0, 1, 2, 5, 10, 20, 50, 100, 200)
 
 def _cell_like(layer: Module) -> Module:
     """A float64 cell with the weights of a one-layer LSTM / GRU / RNN layer."""
-    from . import gru, lstm, rnn
+    from .. import gru, lstm, rnn
 
     kind = layer.cell.__name__.rsplit(".", 1)[-1]
     I, H = layer.input_size, layer.hidden_size
@@ -85,7 +85,7 @@ def gradient_norms(model, task: Task, x: np.ndarray, target: np.ndarray) -> dict
 
 def run_gradflow(args: argparse.Namespace) -> int:
     """`python -m gatednp experiment gradflow`: norms at init and after training, a table."""
-    from .experiments import SequenceModel, _write_plots, make_layer, train
+    from .experiments import SequenceModel, make_layer, train, write_plots
 
     for key, value in DEFAULTS.items():
         if getattr(args, key) is None:
@@ -125,5 +125,5 @@ def run_gradflow(args: argparse.Namespace) -> int:
         from .plots import gradient_norms as plot
 
         title = f"gradient reaching h_(T−k), adding problem T = {args.seq_len}"
-        _write_plots(lambda: [plot(series, args.plot, title=title, ylabel="mean ‖∂L/∂h‖, ‖∂L/∂c‖")])
+        write_plots(lambda: [plot(series, args.plot, title=title, ylabel="mean ‖∂L/∂h‖, ‖∂L/∂c‖")])
     return 0

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .recurrent import RNNBase
+from ..recurrent import RNNBase
 
 __all__ = ["gate_activations", "GATE_NAMES"]
 
