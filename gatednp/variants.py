@@ -4,20 +4,19 @@ fast, torch-exact layers are lstm.py and gru.py.
 
 Shapes: T steps, B batch, I inputs, H hidden units. Each variant is a one-layer module with the
 layers' call: `y, state_n = m(x, state)` on x (T, B, I) and `dx, dstate0 = m.backward(dy,
-dstate)`, y (T, B, H). `VARIANTS` names them for `python -m gatednp experiment variants`.
+dstate)`, y (T, B, H). gatednp/lab/variants.py compares them (`python -m gatednp experiment
+variants`).
 """
 
 from __future__ import annotations
-
-import argparse
 
 import numpy as np
 
 from .activations import sigmoid_
 from .module import Module, as_rng, init_uniform
-from .recurrent import LSTM, check_float_array, check_sizes
+from .recurrent import check_float_array, check_sizes
 
-__all__ = ["LSTMVariant", "GRUResetBefore", "init_forget_bias", "VARIANTS", "run_comparison"]
+__all__ = ["LSTMVariant", "GRUResetBefore", "init_forget_bias"]
 
 
 def _sigmoid(a: np.ndarray) -> np.ndarray:
@@ -280,80 +279,3 @@ class GRUResetBefore(_StepLoop):
         self.bias_hh.grad += db
         dh_prev = dh * z + drh * r + drz @ W_hh[: 2 * H]
         return dgates @ self.weight_ih.data, [dh_prev]
-
-
-# ---------------------------------------------------------------------------------------------
-# The comparison: every variant on the adding problem, one table
-# ---------------------------------------------------------------------------------------------
-
-VARIANTS = {
-    "lstm-fb1": lambda I, H, **kw: init_forget_bias(LSTM(I, H, **kw)),
-    "peephole": lambda I, H, **kw: LSTMVariant(I, H, peephole=True, **kw),
-    "cifg": lambda I, H, **kw: LSTMVariant(I, H, forget="coupled", **kw),
-    "lstm1997": lambda I, H, **kw: LSTMVariant(I, H, forget="none", **kw),
-    "gru-rb": lambda I, H, **kw: GRUResetBefore(I, H, **kw),
-}
-DESCRIPTIONS = {
-    "lstm": "torch's LSTM (forget bias at init ~ 0)",
-    "lstm-fb1": "forget-gate bias 1 (Jozefowicz 2015)",
-    "peephole": "peepholes (Gers & Schmidhuber 2000)",
-    "cifg": "coupled gates f = 1 − i",
-    "lstm1997": "no forget gate, f ≡ 1 (1997)",
-    "gru": "torch's GRU (reset after W_hn)",
-    "gru-rb": "GRU, reset before W_hn (Cho 2014)",
-    "rnn": "tanh RNN, no gates",
-}
-COMPARISON = dict(seq_len=50, hidden=32, batch=64, steps=1500, lr=0.005, clip=1.0)
-
-
-def run_comparison(args: argparse.Namespace) -> int:
-    """`python -m gatednp experiment variants`: train each variant on adding until its validation
-    MSE is below --stop-below (default 0.01) or --steps run out; print a table."""
-    from .lab.experiments import train, write_plots
-    from .lab.tasks import adding_task
-
-    for key, value in COMPARISON.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    cells = args.cell or ["lstm", *list(VARIANTS)[:4], "gru", "gru-rb", "rnn"]
-    task = adding_task(args.seq_len)
-    target = args.stop_below or 0.01
-    rows = []
-    for cell in cells:
-        print(f"variants: training {cell} on adding (T = {args.seq_len})", flush=True)
-        r = train(
-            task, cell, hidden=args.hidden, steps=args.steps, batch=args.batch, lr=args.lr,
-            clip=args.clip, seed=args.seed, dtype=np.dtype(args.dtype),
-            log_every=args.log_every, stop_below=target,
-        )  # fmt: skip
-        rows.append(r)
-    print()
-    print(
-        f"adding problem, T = {args.seq_len}, hidden {args.hidden}, up to {args.steps} steps, seed {args.seed}"
-    )
-    print(
-        f"{'variant':<10} {'':<38} {'params':>7} {'test MSE':>9} {'val<' + str(target):>10} {'time':>7}"
-    )
-    for r in rows:
-        n = sum(p.data.size for p in r.model.rnn.parameters())
-        solved = "never" if r.solved_at is None else f"{r.solved_at}"
-        print(
-            f"{r.cell:<10} {DESCRIPTIONS.get(r.cell, ''):<38} {n:>7} {r.test_loss:>9.4f} {solved:>10} {r.seconds:>6.1f}s"
-        )
-    print(
-        f"(val<{target}: the logged step where the validation MSE fell below it and training stopped; baseline MSE 0.167)"
-    )
-    if args.plot:
-        from .plots import loss_curves
-
-        write_plots(
-            lambda: [
-                loss_curves(
-                    {r.cell: r.losses for r in rows},
-                    args.plot,
-                    baseline=task.baseline,
-                    title="variants on adding",
-                )
-            ]
-        )
-    return 0

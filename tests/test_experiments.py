@@ -7,8 +7,9 @@ import pytest
 
 from gatednp import cli
 from gatednp.lab import plots
-from gatednp.lab.experiments import SequenceModel, make_layer, train
+from gatednp.lab.experiments import SequenceModel, train
 from gatednp.lab.gradflow import gradient_norms
+from gatednp.lab.layers import make_layer
 from gatednp.lab.tasks import adding_task, consecutive_task, copy_task, cross_entropy, sine_task
 
 

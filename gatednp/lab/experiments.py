@@ -26,13 +26,15 @@ import numpy as np
 from ..linear import Linear
 from ..module import Module
 from ..optim import Adam, clip_grad_norm
-from ..recurrent import GRU, LSTM, RNN, RNNBase
-from ..variants import VARIANTS
+from ..recurrent import RNNBase
+from .layers import CELLS, VARIANTS, make_layer
 from .tasks import TASKS, Task
 
-__all__ = ["SequenceModel", "make_layer", "train", "RunResult", "add_parser", "run"]
+__all__ = [
+    "SequenceModel", "train", "RunResult", "evaluate", "summary", "apply_defaults",
+    "train_options", "write_plots", "add_parser", "run_training",
+]  # fmt: skip
 
-CELLS = ("lstm", "gru", "rnn")
 _say = functools.partial(print, flush=True)  # progress shows even when piped to a file
 
 # Per-task defaults, tuned to solve (or fail) in minutes on 2 cores; every one is an option.
@@ -42,20 +44,6 @@ DEFAULTS = {
     "adding": dict(seq_len=100, hidden=64, batch=64, steps=3000, lr=0.005, clip=1.0, target=0.01),
     "copy": dict(seq_len=20, copy_length=5, hidden=64, batch=64, steps=4000, lr=0.005, clip=1.0),
 }
-
-
-def make_layer(kind: str, input_size: int, hidden_size: int, *, dtype, rng) -> Module:
-    """A one-layer recurrent module by name: lstm, gru, rnn, or a name from variants.VARIANTS."""
-    if kind == "lstm":
-        return LSTM(input_size, hidden_size, dtype=dtype, rng=rng)
-    if kind == "gru":
-        return GRU(input_size, hidden_size, dtype=dtype, rng=rng)
-    if kind == "rnn":
-        return RNN(input_size, hidden_size, nonlinearity="tanh", dtype=dtype, rng=rng)
-    if kind in VARIANTS:
-        return VARIANTS[kind](input_size, hidden_size, dtype=dtype, rng=rng)
-    known = [*CELLS, *VARIANTS]
-    raise ValueError(f"cell must be one of {known}, got {kind!r}")
 
 
 class SequenceModel(Module):
@@ -212,6 +200,21 @@ def summary(results: list[RunResult], target: float | None = None) -> str:
     return "\n".join(lines)
 
 
+def apply_defaults(args: argparse.Namespace, defaults: dict) -> None:
+    """Fill each option the command line left unset (None) from an experiment's `defaults`."""
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+
+
+def train_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of `train` that come straight from the command line."""
+    return dict(
+        hidden=args.hidden, steps=args.steps, batch=args.batch, lr=args.lr, clip=args.clip,
+        seed=args.seed, dtype=np.dtype(args.dtype), log_every=args.log_every,
+    )  # fmt: skip
+
+
 def _make_task(args: argparse.Namespace) -> Task:
     if args.name == "consecutive":
         return TASKS["consecutive"]()
@@ -227,13 +230,8 @@ def _train_all(args: argparse.Namespace, task: Task, cells: list[str]) -> list[R
             f"{task.name}: training {cell} (hidden {args.hidden}, batch {args.batch}, lr {args.lr})",
             flush=True,
         )
-        results.append(
-            train(
-                task, cell, hidden=args.hidden, steps=args.steps, batch=args.batch, lr=args.lr,
-                clip=args.clip, seed=args.seed, dtype=np.dtype(args.dtype),
-                log_every=args.log_every, target=args.target, stop_below=args.stop_below,
-            )
-        )  # fmt: skip
+        options = train_options(args)
+        results.append(train(task, cell, **options, target=args.target, stop_below=args.stop_below))
     return results
 
 
@@ -260,7 +258,9 @@ def _plot_training(results: list[RunResult], path: str) -> list[str]:
     return written
 
 
-def _experiment_training(args: argparse.Namespace) -> int:
+def run_training(args: argparse.Namespace) -> int:
+    """`python -m gatednp experiment adding | copy | sine | consecutive`: the exit status."""
+    apply_defaults(args, DEFAULTS[args.name])
     task = _make_task(args)
     results = _train_all(args, task, args.cell or list(CELLS))
     print()
@@ -272,6 +272,8 @@ def _experiment_training(args: argparse.Namespace) -> int:
 
 
 def write_plots(draw) -> None:
+    """Call `draw()`, which returns the paths it wrote, and print them; without matplotlib say so
+    on stderr and go on (the numbers have been printed already)."""
     from .plots import MissingMatplotlib
 
     try:
@@ -281,15 +283,15 @@ def write_plots(draw) -> None:
         print(f"no plot: {e}", file=sys.stderr)
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the `experiment` subcommand to an argparse subparsers object."""
+def add_parser(subparsers, names) -> argparse.ArgumentParser:
+    """Add the `experiment` subcommand, whose NAME is one of `names`, to argparse subparsers."""
     p = subparsers.add_parser(
         "experiment",
         help="train on adding / copy / consecutive / sine; gradient flow; LSTM/GRU variants",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("name", choices=[*TASKS, "gradflow", "variants"])
+    p.add_argument("name", choices=list(names))
     names = ", ".join([*CELLS, *VARIANTS])
     p.add_argument("--cell", nargs="+", help=f"any of {names} (default: a set per experiment)")
     p.add_argument("--seq-len", "-T", type=int, help="T (copy: the delay)")
@@ -306,30 +308,3 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--plot", metavar="OUT.png", help="write figures (needs matplotlib)")
     return p
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the experiment named by `args.name`; the exit status."""
-    if args.name == "gradflow":
-        from .gradflow import run_gradflow
-
-        return run_gradflow(args)
-    if args.name == "variants":
-        from ..variants import run_comparison
-
-        return run_comparison(args)
-    for key, value in DEFAULTS[args.name].items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    return _experiment_training(args)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m gatednp.experiments NAME ...` (the same as `python -m gatednp experiment`)."""
-    parser = argparse.ArgumentParser(prog="python -m gatednp.experiments")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    return run(parser.parse_args(["experiment", *(sys.argv[1:] if argv is None else argv)]))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -24,7 +24,10 @@ import argparse
 
 import numpy as np
 
+from .. import gru, lstm, rnn
 from ..module import Module
+from .experiments import SequenceModel, apply_defaults, train, train_options, write_plots
+from .layers import make_layer
 from .tasks import Task, adding_task
 
 __all__ = ["gradient_norms", "run_gradflow"]
@@ -35,8 +38,6 @@ LAGS = (0, 1, 2, 5, 10, 20, 50, 100, 200)
 
 def _cell_like(layer: Module) -> Module:
     """A float64 cell with the weights of a one-layer LSTM / GRU / RNN layer."""
-    from .. import gru, lstm, rnn
-
     kind = layer.cell.__name__.rsplit(".", 1)[-1]
     I, H = layer.input_size, layer.hidden_size
     if kind == "lstm":
@@ -85,11 +86,7 @@ def gradient_norms(model, task: Task, x: np.ndarray, target: np.ndarray) -> dict
 
 def run_gradflow(args: argparse.Namespace) -> int:
     """`python -m gatednp experiment gradflow`: norms at init and after training, a table."""
-    from .experiments import SequenceModel, make_layer, train, write_plots
-
-    for key, value in DEFAULTS.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    apply_defaults(args, DEFAULTS)
     task = adding_task(args.seq_len)
     x, target = task.batch(np.random.default_rng(args.seed + 3), args.batch, np.float64)
     series = {}
@@ -102,10 +99,7 @@ def run_gradflow(args: argparse.Namespace) -> int:
             f"gradflow: training {cell} on adding (T = {args.seq_len}) for {args.steps} steps",
             flush=True,
         )
-        r = train(
-            task, cell, hidden=args.hidden, steps=args.steps, batch=args.batch, lr=args.lr,
-            clip=args.clip, seed=args.seed, dtype=np.dtype(args.dtype), log_every=args.log_every,
-        )  # fmt: skip
+        r = train(task, cell, **train_options(args))
         trained = gradient_norms(r.model, task, x, target)
         print(f"  {cell} test MSE after training: {r.test_loss:.4f}")
         for key in at_init:
