@@ -7,9 +7,10 @@ import pytest
 
 from gatednp import cli
 from gatednp.lab import plots
-from gatednp.lab.experiments import SequenceModel, train
+from gatednp.lab.experiments import train
 from gatednp.lab.gradflow import gradient_norms
 from gatednp.lab.layers import make_layer
+from gatednp.lab.models import SequenceModel
 from gatednp.lab.tasks import adding_task, consecutive_task, copy_task, cross_entropy, sine_task
 
 
@@ -113,7 +114,7 @@ def test_gradient_norms_end_at_the_layers_dh0(cell):
     """The cell loop's last entry, ‖∂L/∂h_0‖, equals what the layer's own backward returns."""
     task = adding_task(12)
     x, target = task.batch(np.random.default_rng(4), 5, np.float64)
-    model = SequenceModel(make_layer(cell, 2, 6, dtype=np.float64, rng=0), 1, False, rng=0)
+    model = SequenceModel(make_layer(cell, 2, 6, dtype=np.float64, rng=0), 1, rng=0)
     norms = gradient_norms(model, task, x, target)
     assert norms["h"].shape == (13,) and (cell == "lstm") == ("c" in norms)
     _, dpred = task.loss(model(x), target)
@@ -226,7 +227,7 @@ def test_gradient_vanishes_at_init_unless_the_forget_gate_starts_open():
     x, target = task.batch(np.random.default_rng(5), 16, np.float64)
     ratio = {}
     for cell in ("rnn", "lstm", "lstm-fb1"):
-        model = SequenceModel(make_layer(cell, 2, 32, dtype=np.float64, rng=0), 1, False, rng=0)
+        model = SequenceModel(make_layer(cell, 2, 32, dtype=np.float64, rng=0), 1, rng=0)
         n = gradient_norms(model, task, x, target)["h"]
         ratio[cell] = n[40] / n[0]
     assert ratio["rnn"] < 1e-7 and ratio["lstm"] < 1e-7, ratio

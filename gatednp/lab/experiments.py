@@ -23,15 +23,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..linear import Linear
-from ..module import Module
 from ..optim import Adam, clip_grad_norm
 from ..recurrent import RNNBase
 from .layers import CELLS, VARIANTS, make_layer
+from .models import SequenceModel
 from .tasks import TASKS, Task
 
 __all__ = [
-    "SequenceModel", "train", "RunResult", "evaluate", "summary", "apply_defaults",
+    "train", "RunResult", "evaluate", "summary", "apply_defaults",
     "train_options", "write_plots", "add_parser", "run_training",
 ]  # fmt: skip
 
@@ -44,36 +43,6 @@ DEFAULTS = {
     "adding": dict(seq_len=100, hidden=64, batch=64, steps=3000, lr=0.005, clip=1.0, target=0.01),
     "copy": dict(seq_len=20, copy_length=5, hidden=64, batch=64, steps=4000, lr=0.005, clip=1.0),
 }
-
-
-class SequenceModel(Module):
-    """A recurrent layer and a Linear head: on the last step, or on every step (`per_step`).
-
-    >>> import numpy as np
-    >>> model = SequenceModel(make_layer("gru", 2, 8, dtype=np.float64, rng=0), 1, False, rng=0)
-    >>> model(np.zeros((5, 3, 2))).shape                          # x (T, B, I) -> (B, 1)
-    (3, 1)
-    """
-
-    def __init__(self, rnn: Module, output_size: int, per_step: bool, *, rng=None) -> None:
-        self.rnn = rnn
-        self.fc = Linear(rnn.hidden_size, output_size, dtype=rnn.dtype, rng=rng)
-        self.per_step = per_step
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """x (T, B, I) -> (T, B, O) per step, or (B, O) from the last step."""
-        y, _ = self.rnn(x)
-        self._y_shape = y.shape
-        return self.fc(y if self.per_step else y[-1])
-
-    def backward(self, dpred: np.ndarray) -> None:
-        """Accumulate every parameter's gradient from d loss / d prediction."""
-        if self.per_step:
-            dy = self.fc.backward(dpred)
-        else:
-            dy = np.zeros(self._y_shape, dtype=dpred.dtype)  # only the last step feeds the head
-            dy[-1] = self.fc.backward(dpred)
-        self.rnn.backward(dy)
 
 
 @dataclass

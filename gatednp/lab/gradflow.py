@@ -26,8 +26,9 @@ import numpy as np
 
 from .. import gru, lstm, rnn
 from ..module import Module
-from .experiments import SequenceModel, apply_defaults, train, train_options, write_plots
+from .experiments import apply_defaults, train, train_options, write_plots
 from .layers import make_layer
+from .models import SequenceModel
 from .tasks import Task, adding_task
 
 __all__ = ["gradient_norms", "run_gradflow"]
@@ -55,7 +56,8 @@ def gradient_norms(model, task: Task, x: np.ndarray, target: np.ndarray) -> dict
     """Mean over the batch of ‖∂L/∂h_t‖ (and ‖∂L/∂c_t‖ for an LSTM), indexed by lag T − t.
 
     Args:
-        model: an experiments.SequenceModel on the last step, with a one-layer LSTM, GRU or RNN.
+        model: a SequenceModel (models.py), time-major, its head on the last step of a one-layer
+            LSTM, GRU or RNN.
         task: gives the loss; x (T, B, I) and target (B, O) one batch of it.
 
     Returns:
@@ -94,7 +96,7 @@ def run_gradflow(args: argparse.Namespace) -> int:
         layer = make_layer(
             cell, task.input_size, args.hidden, dtype=np.dtype(args.dtype), rng=args.seed
         )
-        at_init = gradient_norms(SequenceModel(layer, 1, False, rng=args.seed), task, x, target)
+        at_init = gradient_norms(SequenceModel(layer, 1, rng=args.seed), task, x, target)
         print(
             f"gradflow: training {cell} on adding (T = {args.seq_len}) for {args.steps} steps",
             flush=True,
