@@ -1,6 +1,7 @@
 """Tasks, the experiment runner, gradient flow and plots: tiny seeded runs of each."""
 
 import builtins
+import dataclasses
 
 import numpy as np
 import pytest
@@ -102,6 +103,26 @@ def test_stop_below_stops_and_records_the_step():
         out=lambda s: None,
     )
     assert r.solved_at == r.steps < 500
+
+
+def test_a_nan_stops_the_run_at_its_step_and_keeps_the_last_finite_model():
+    """The runner trains through gn.train: a nan target at step 3 stops it there, not later."""
+    task, calls = sine_task(5), []
+
+    def batch(rng, B, dtype):  # calls 1-2 draw the validation and test sets, 3.. the steps
+        calls.append(B)
+        x, y = sine_task(5).batch(rng, B, dtype)
+        return x, (y * np.nan if len(calls) == 5 else y)
+
+    lines = []
+    r = train(
+        dataclasses.replace(task, batch=batch), "gru", hidden=4, steps=10, batch=3, lr=0.01,
+        log_every=1, test_size=8, out=lines.append,
+    )  # fmt: skip
+    assert r.steps == 2 and r.stopped.startswith("step 3: the loss is nan")
+    assert lines[-1].endswith(r.stopped) and len(lines) == 3  # steps 1, 2, then the stop
+    assert all(np.isfinite(p.data).all() for p in r.model.parameters())
+    assert np.isfinite(r.test_loss)
 
 
 def test_make_layer_rejects_unknown_cells():

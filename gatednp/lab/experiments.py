@@ -8,9 +8,13 @@
 
 Each run is seeded (model from --seed, data from --seed + 1, test set from --seed + 2), prints
 progress while it trains (step, loss, validation, steps/s, ETA) and a summary table. The model
-is a recurrent layer and a Linear head, on the last step or (copy) on every step; Adam with
-gradient-norm clipping; float32 by default, like torch on a CPU. The matrices are small: on a
-busy machine OPENBLAS_NUM_THREADS=1 is much faster than BLAS threads fighting for cores.
+is a SequenceModel (models.py), a recurrent layer and a Linear head on the last step or (copy)
+on every step; Adam with gradient-norm clipping, stepped by gn.train, which stops a run at its
+first nan or inf; float32 by default, like torch on a CPU. The matrices are small: on a busy
+machine OPENBLAS_NUM_THREADS=1 is much faster than BLAS threads fighting for cores.
+
+This module is the lab's one runner: gradflow.py and variants.py train through `train` here,
+and cli.py's table EXPERIMENTS names what `python -m gatednp experiment NAME` runs.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..optim import Adam, clip_grad_norm
+from ..optim import Adam
 from ..recurrent import RNNBase
+from ..train import NonFiniteError
+from ..train import train as train_loop
 from .layers import CELLS, VARIANTS, make_layer
 from .models import SequenceModel
 from .tasks import TASKS, Task
@@ -59,6 +65,7 @@ class RunResult:
     test_metric: float = float("nan")
     solved_at: int | None = None  # first logged step whose validation loss was below target
     solved_seconds: float | None = None
+    stopped: str | None = None  # why gn.train stopped early at a nan or inf, if it did
 
 
 def evaluate(model: SequenceModel, task: Task, x: np.ndarray, target: np.ndarray):
@@ -88,6 +95,11 @@ def train(
 ) -> RunResult:
     """Train `cell` on `task` with Adam; print progress every `log_every` steps (0: silent).
 
+    The loop is `gn.train` (gatednp/train.py), so a nan or inf stops the run at that step with
+    the last finite parameters kept (recorded in `stopped`) instead of training on garbage;
+    this function adds the task's batches and, through its callback, the progress lines, the
+    validation and the early stop.
+
     Args:
         task: from tasks.py.
         cell: a name accepted by `make_layer`.
@@ -112,30 +124,34 @@ def train(
     x_test, y_test = task.batch(test_rng, test_size, dtype)
     result = RunResult(cell, task, model)
     start = time.perf_counter()
-    for step in range(1, steps + 1):
-        x, y = task.batch(data_rng, batch, dtype)
-        opt.zero_grad()
-        loss, dpred = task.loss(model(x), y)
-        model.backward(dpred)
-        if clip:
-            clip_grad_norm(model.parameters(), clip)
-        opt.step()
-        result.losses.append(float(loss))
-        if log_every and (step % log_every == 0 or step == steps):
-            val_loss, val_metric = evaluate(model, task, x_val, y_val)
-            elapsed = time.perf_counter() - start
-            rate = step / elapsed
-            recent = np.mean(result.losses[-log_every:])
-            out(
-                f"  {cell:<8} step {step:5d}/{steps}  loss {recent:.4f}  val {val_loss:.4f}"
-                f" ({task.metric_name} {val_metric:.4f})  {rate:5.1f} steps/s"
-                f"  ETA {_duration((steps - step) / rate)}"
-            )
-            threshold = target if target is not None else stop_below
-            if result.solved_at is None and threshold is not None and val_loss < threshold:
-                result.solved_at, result.solved_seconds = step, elapsed
-            if stop_below is not None and val_loss < stop_below:
-                break
+
+    def progress(step: int, loss: float) -> bool:
+        """After each step: log and validate every `log_every` steps; True stops the run."""
+        result.losses.append(loss)
+        if not log_every or (step % log_every and step != steps):
+            return False
+        val_loss, val_metric = evaluate(model, task, x_val, y_val)
+        elapsed = time.perf_counter() - start
+        rate = step / elapsed
+        recent = np.mean(result.losses[-log_every:])
+        out(
+            f"  {cell:<8} step {step:5d}/{steps}  loss {recent:.4f}  val {val_loss:.4f}"
+            f" ({task.metric_name} {val_metric:.4f})  {rate:5.1f} steps/s"
+            f"  ETA {_duration((steps - step) / rate)}"
+        )
+        threshold = target if target is not None else stop_below
+        if result.solved_at is None and threshold is not None and val_loss < threshold:
+            result.solved_at, result.solved_seconds = step, elapsed
+        return stop_below is not None and val_loss < stop_below
+
+    def batches(step: int) -> tuple[np.ndarray, np.ndarray]:
+        return task.batch(data_rng, batch, dtype)  # drawn in step order from seed + 1
+
+    try:
+        train_loop(model, task.loss, opt, batches, steps, clip=clip or None, callback=progress)
+    except NonFiniteError as e:
+        result.stopped = str(e)
+        out(f"  {cell:<8} {e}")
     result.steps = len(result.losses)
     result.seconds = time.perf_counter() - start
     result.test_loss, result.test_metric = evaluate(model, task, x_test, y_test)
