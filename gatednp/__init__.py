@@ -7,10 +7,10 @@ sequence loops in engine/, torch's layers in recurrent.py and the cells in cells
 from .cells import GRUCell, LSTMCell, RNNCell
 from .checkpoint import load, save
 from .gradcheck import GradcheckReport, gradcheck
-from .introspect import gate_activations
+from .lab.introspect import gate_activations
+from .lab.models import GRUModel, LSTMModel
 from .linear import Linear
 from .losses import huber_loss, l1_loss, mse_loss
-from .models import GRUModel, LSTMModel
 from .module import Module, Parameter
 from .optim import SGD, Adam, clip_grad_norm
 from .recurrent import GRU, LSTM, RNN

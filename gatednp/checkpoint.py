@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .module import Module
+from .module import MODULE_CLASSES, Module
 
 __all__ = ["save", "load", "Checkpoint", "CheckpointError", "CheckpointNotFoundError"]
 
@@ -183,9 +183,7 @@ def _text(arrays: dict, key: str, path: str, default=None):
 
 def _build(class_name: str, config: dict, path: str) -> Module:
     """A new gatednp model of the stored class and constructor arguments."""
-    import gatednp
-
-    cls = getattr(gatednp, class_name, None)
+    cls = MODULE_CLASSES.get(class_name)
     if not (isinstance(cls, type) and issubclass(cls, Module)):
         raise CheckpointError(
             f"{path!r} holds a {class_name}, which is not a gatednp class: pass a model to load into"

@@ -7,13 +7,14 @@ import sys
 
 import numpy as np
 
-from . import experiments
+from .lab import experiments, gradflow, variants
+from .lab.tasks import TASKS
 
 __all__ = ["main"]
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo import main
+    from .lab.demo import main
 
     return main()
 
@@ -62,6 +63,15 @@ def _gradcheck(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+# `python -m gatednp experiment NAME`: the lab's runner (lab/experiments.py) trains every one;
+# the table is here, above them all, so that no experiment module imports the one that calls it.
+EXPERIMENTS = {
+    **dict.fromkeys(TASKS, experiments.run_training),  # consecutive, sine, adding, copy
+    "gradflow": gradflow.run_gradflow,
+    "variants": variants.run_comparison,
+}
+
+
 COMMANDS = {
     # name: (add its parser, run it)
     "demo": (
@@ -71,7 +81,10 @@ COMMANDS = {
         _demo,
     ),
     "gradcheck": (_gradcheck_parser, _gradcheck),
-    "experiment": (experiments.add_parser, experiments.run),
+    "experiment": (
+        lambda sub: experiments.add_parser(sub, EXPERIMENTS),
+        lambda args: EXPERIMENTS[args.name](args),
+    ),
 }
 
 

@@ -1,4 +1,4 @@
-"""gatednp/demo.py, models.py and the command line, run as a user would."""
+"""gatednp/lab/demo.py, lab/models.py and the command line, run as a user would."""
 
 import subprocess
 import sys
@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 import gatednp as gn
-from gatednp import cli, demo
+from gatednp import cli
+from gatednp.lab import demo
+from gatednp.lab.models import SequenceModel
 
 
 @pytest.mark.parametrize("model_class", [gn.LSTMModel, gn.GRUModel])
@@ -17,22 +19,59 @@ def test_course_example_predicts_12_after_10_11(model_class):
     assert abs(result.prediction - 12) <= 0.3
 
 
-def test_model_backward_matches_finite_differences():
+MODELS = {
+    "GRUModel": lambda: (gn.GRUModel(1, 3, 1, rng=0), demo.consecutive_numbers(4)),
+    "per-step, time-major": lambda: (
+        SequenceModel(gn.LSTM(2, 3, rng=0), 4, per_step=True, rng=0),
+        (np.random.default_rng(1).standard_normal((5, 2, 2)), np.zeros((5, 2, 4))),
+    ),
+    "projected, bidirectional, batch_first": lambda: (
+        SequenceModel(
+            gn.LSTM(2, 4, proj_size=2, bidirectional=True, batch_first=True, rng=0), 1, rng=0
+        ),
+        (np.random.default_rng(2).standard_normal((3, 4, 2)), np.ones((3, 1))),
+    ),
+    "a variant layer": lambda: (
+        SequenceModel(gn.LSTM(2, 3, peepholes=True, rng=0), 1, rng=0),
+        (np.random.default_rng(3).standard_normal((4, 2, 2)), np.ones((2, 1))),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_model_backward_matches_finite_differences(name):
+    """Every parameter's grad and dx, each along a random direction, for the one model wrapper."""
     rng = np.random.default_rng(0)
-    model = gn.GRUModel(1, 3, 1, rng=0)
-    X, y = demo.consecutive_numbers(4)
+    model, (X, y) = MODELS[name]()
     loss, dpred = gn.mse_loss(model(X), y)
     model.zero_grad()
-    model.backward(dpred)
-    for _, p in model.named_parameters():
-        u = rng.standard_normal(p.shape)
-        keep = p.data.copy()
-        p.data[...] = keep + 1e-6 * u
+    dx = model.backward(dpred)
+    assert dx.shape == X.shape
+    arrays = [(p.data, p.grad) for _, p in model.named_parameters()] + [(X, dx)]
+    for data, grad in arrays:
+        u = rng.standard_normal(data.shape)
+        keep = data.copy()
+        data[...] = keep + 1e-6 * u
         plus = gn.mse_loss(model(X), y)[0]
-        p.data[...] = keep - 1e-6 * u
+        data[...] = keep - 1e-6 * u
         minus = gn.mse_loss(model(X), y)[0]
-        p.data[...] = keep
-        assert abs((plus - minus) / 2e-6 - np.vdot(p.grad, u)) <= 1e-6 * max(1, abs(loss))
+        data[...] = keep
+        assert abs((plus - minus) / 2e-6 - np.vdot(grad, u)) <= 1e-6 * max(1, abs(loss))
+
+
+def test_course_models_are_the_one_wrapper_with_torch_names():
+    lstm, gru = gn.LSTMModel(1, 3, 1, rng=0), gn.GRUModel(1, 3, 1, rng=0)
+    assert isinstance(lstm, SequenceModel) and isinstance(gru, SequenceModel)
+    assert lstm.rnn is lstm.lstm and gru.rnn is gru.gru and not lstm.per_step
+    assert list(lstm.state_dict()) == [
+        "lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0", "lstm.bias_hh_l0",
+        "fc.weight", "fc.bias",
+    ]  # fmt: skip
+    assert list(gru.state_dict())[0] == "gru.weight_ih_l0"
+    with pytest.raises(ValueError, match=r"expects input of shape \(T, B, input_size\)"):
+        SequenceModel(gn.GRU(1, 2), 1)(np.zeros((2, 1)))
+    with pytest.raises(RuntimeError, match="needs a forward pass first"):
+        gru.backward(np.zeros((1, 1)))
 
 
 def test_cli_gradcheck_exit_status(capsys):

@@ -1,14 +1,18 @@
 """Tasks, the experiment runner, gradient flow and plots: tiny seeded runs of each."""
 
 import builtins
+import dataclasses
 
 import numpy as np
 import pytest
 
-from gatednp import cli, plots
-from gatednp.experiments import SequenceModel, make_layer, train
-from gatednp.gradflow import gradient_norms
-from gatednp.tasks import adding_task, consecutive_task, copy_task, cross_entropy, sine_task
+from gatednp import cli
+from gatednp.lab import plots
+from gatednp.lab.experiments import train
+from gatednp.lab.gradflow import gradient_norms
+from gatednp.lab.layers import make_layer
+from gatednp.lab.models import SequenceModel
+from gatednp.lab.tasks import adding_task, consecutive_task, copy_task, cross_entropy, sine_task
 
 
 def test_adding_task_has_one_marker_per_half_and_sums_them():
@@ -101,6 +105,26 @@ def test_stop_below_stops_and_records_the_step():
     assert r.solved_at == r.steps < 500
 
 
+def test_a_nan_stops_the_run_at_its_step_and_keeps_the_last_finite_model():
+    """The runner trains through gn.train: a nan target at step 3 stops it there, not later."""
+    task, calls = sine_task(5), []
+
+    def batch(rng, B, dtype):  # calls 1-2 draw the validation and test sets, 3.. the steps
+        calls.append(B)
+        x, y = sine_task(5).batch(rng, B, dtype)
+        return x, (y * np.nan if len(calls) == 5 else y)
+
+    lines = []
+    r = train(
+        dataclasses.replace(task, batch=batch), "gru", hidden=4, steps=10, batch=3, lr=0.01,
+        log_every=1, test_size=8, out=lines.append,
+    )  # fmt: skip
+    assert r.steps == 2 and r.stopped.startswith("step 3: the loss is nan")
+    assert lines[-1].endswith(r.stopped) and len(lines) == 3  # steps 1, 2, then the stop
+    assert all(np.isfinite(p.data).all() for p in r.model.parameters())
+    assert np.isfinite(r.test_loss)
+
+
 def test_make_layer_rejects_unknown_cells():
     with pytest.raises(ValueError, match="cell must be one of"):
         make_layer("lsmt", 1, 2, dtype=np.float64, rng=0)
@@ -111,7 +135,7 @@ def test_gradient_norms_end_at_the_layers_dh0(cell):
     """The cell loop's last entry, ‖∂L/∂h_0‖, equals what the layer's own backward returns."""
     task = adding_task(12)
     x, target = task.batch(np.random.default_rng(4), 5, np.float64)
-    model = SequenceModel(make_layer(cell, 2, 6, dtype=np.float64, rng=0), 1, False, rng=0)
+    model = SequenceModel(make_layer(cell, 2, 6, dtype=np.float64, rng=0), 1, rng=0)
     norms = gradient_norms(model, task, x, target)
     assert norms["h"].shape == (13,) and (cell == "lstm") == ("c" in norms)
     _, dpred = task.loss(model(x), target)
@@ -219,12 +243,12 @@ def test_without_matplotlib_the_experiment_still_prints_its_numbers(
 
 def test_gradient_vanishes_at_init_unless_the_forget_gate_starts_open():
     """At init ‖∂L/∂h_0‖ / ‖∂L/∂h_T‖ is tiny for the tanh RNN and torch's LSTM init (f ≈ σ(0));
-    a forget bias of 1 (variants.init_forget_bias) lets ~10⁴× more through at T = 40."""
+    a forget bias of 1 (gn.LSTM(..., forget_bias=1.0)) lets ~10⁴× more through at T = 40."""
     task = adding_task(40)
     x, target = task.batch(np.random.default_rng(5), 16, np.float64)
     ratio = {}
     for cell in ("rnn", "lstm", "lstm-fb1"):
-        model = SequenceModel(make_layer(cell, 2, 32, dtype=np.float64, rng=0), 1, False, rng=0)
+        model = SequenceModel(make_layer(cell, 2, 32, dtype=np.float64, rng=0), 1, rng=0)
         n = gradient_norms(model, task, x, target)["h"]
         ratio[cell] = n[40] / n[0]
     assert ratio["rnn"] < 1e-7 and ratio["lstm"] < 1e-7, ratio

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import gatednp as gn
-from gatednp.demo import consecutive_numbers
+from gatednp.lab.demo import consecutive_numbers
 from gatednp.train import NonFiniteError
 
 

@@ -24,7 +24,10 @@ import argparse
 
 import numpy as np
 
-from .module import Module
+from ..cells import cell_like
+from .experiments import apply_defaults, train, train_options, write_plots
+from .layers import make_layer
+from .models import SequenceModel
 from .tasks import Task, adding_task
 
 __all__ = ["gradient_norms", "run_gradflow"]
@@ -33,34 +36,18 @@ DEFAULTS = dict(seq_len=100, hidden=64, batch=64, steps=1500, lr=0.005, clip=1.0
 LAGS = (0, 1, 2, 5, 10, 20, 50, 100, 200)
 
 
-def _cell_like(layer: Module) -> Module:
-    """A float64 cell with the weights of a one-layer LSTM / GRU / RNN layer."""
-    from . import gru, lstm, rnn
-
-    kind = layer.cell.__name__.rsplit(".", 1)[-1]
-    I, H = layer.input_size, layer.hidden_size
-    if kind == "lstm":
-        cell = lstm.LSTMCell(I, H, dtype=np.float64)
-    elif kind == "gru":
-        cell = gru.GRUCell(I, H, dtype=np.float64)
-    else:
-        cell = rnn.RNNCell(I, H, nonlinearity=layer.nonlinearity, dtype=np.float64)
-    for name, p in cell.named_parameters():
-        p.data[...] = getattr(layer, f"{name}_l0").data
-    return cell
-
-
 def gradient_norms(model, task: Task, x: np.ndarray, target: np.ndarray) -> dict[str, np.ndarray]:
     """Mean over the batch of ‖∂L/∂h_t‖ (and ‖∂L/∂c_t‖ for an LSTM), indexed by lag T − t.
 
     Args:
-        model: an experiments.SequenceModel on the last step, with a one-layer LSTM, GRU or RNN.
+        model: a SequenceModel (models.py), time-major, its head on the last step of a one-layer
+            LSTM, GRU or RNN.
         task: gives the loss; x (T, B, I) and target (B, O) one batch of it.
 
     Returns:
         {"h": (T+1,), and "c": (T+1,) for an LSTM}: entry k is the norm at h_{T−k} (k = T is h_0).
     """
-    cell = _cell_like(model.rnn)
+    cell = cell_like(model.rnn, dtype=np.float64)  # its weights, as a float64 cell
     x = x.astype(np.float64)
     T = x.shape[0]
     state = None
@@ -85,11 +72,7 @@ def gradient_norms(model, task: Task, x: np.ndarray, target: np.ndarray) -> dict
 
 def run_gradflow(args: argparse.Namespace) -> int:
     """`python -m gatednp experiment gradflow`: norms at init and after training, a table."""
-    from .experiments import SequenceModel, _write_plots, make_layer, train
-
-    for key, value in DEFAULTS.items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
+    apply_defaults(args, DEFAULTS)
     task = adding_task(args.seq_len)
     x, target = task.batch(np.random.default_rng(args.seed + 3), args.batch, np.float64)
     series = {}
@@ -97,15 +80,12 @@ def run_gradflow(args: argparse.Namespace) -> int:
         layer = make_layer(
             cell, task.input_size, args.hidden, dtype=np.dtype(args.dtype), rng=args.seed
         )
-        at_init = gradient_norms(SequenceModel(layer, 1, False, rng=args.seed), task, x, target)
+        at_init = gradient_norms(SequenceModel(layer, 1, rng=args.seed), task, x, target)
         print(
             f"gradflow: training {cell} on adding (T = {args.seq_len}) for {args.steps} steps",
             flush=True,
         )
-        r = train(
-            task, cell, hidden=args.hidden, steps=args.steps, batch=args.batch, lr=args.lr,
-            clip=args.clip, seed=args.seed, dtype=np.dtype(args.dtype), log_every=args.log_every,
-        )  # fmt: skip
+        r = train(task, cell, **train_options(args))
         trained = gradient_norms(r.model, task, x, target)
         print(f"  {cell} test MSE after training: {r.test_loss:.4f}")
         for key in at_init:
@@ -125,5 +105,5 @@ def run_gradflow(args: argparse.Namespace) -> int:
         from .plots import gradient_norms as plot
 
         title = f"gradient reaching h_(T−k), adding problem T = {args.seq_len}"
-        _write_plots(lambda: [plot(series, args.plot, title=title, ylabel="mean ‖∂L/∂h‖, ‖∂L/∂c‖")])
+        write_plots(lambda: [plot(series, args.plot, title=title, ylabel="mean ‖∂L/∂h‖, ‖∂L/∂c‖")])
     return 0

@@ -8,9 +8,13 @@
 
 Each run is seeded (model from --seed, data from --seed + 1, test set from --seed + 2), prints
 progress while it trains (step, loss, validation, steps/s, ETA) and a summary table. The model
-is a recurrent layer and a Linear head, on the last step or (copy) on every step; Adam with
-gradient-norm clipping; float32 by default, like torch on a CPU. The matrices are small: on a
-busy machine OPENBLAS_NUM_THREADS=1 is much faster than BLAS threads fighting for cores.
+is a SequenceModel (models.py), a recurrent layer and a Linear head on the last step or (copy)
+on every step; Adam with gradient-norm clipping, stepped by gn.train, which stops a run at its
+first nan or inf; float32 by default, like torch on a CPU. The matrices are small: on a busy
+machine OPENBLAS_NUM_THREADS=1 is much faster than BLAS threads fighting for cores.
+
+This module is the lab's one runner: gradflow.py and variants.py train through `train` here,
+and cli.py's table EXPERIMENTS names what `python -m gatednp experiment NAME` runs.
 """
 
 from __future__ import annotations
@@ -23,16 +27,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .linear import Linear
-from .module import Module
-from .optim import Adam, clip_grad_norm
-from .recurrent import GRU, LSTM, RNN, RNNBase
+from ..optim import Adam
+from ..recurrent import RNNBase
+from ..train import NonFiniteError
+from ..train import train as train_loop
+from .layers import CELLS, VARIANTS, make_layer
+from .models import SequenceModel
 from .tasks import TASKS, Task
-from .variants import VARIANTS
 
-__all__ = ["SequenceModel", "make_layer", "train", "RunResult", "add_parser", "run"]
+__all__ = [
+    "train", "RunResult", "evaluate", "summary", "apply_defaults",
+    "train_options", "write_plots", "add_parser", "run_training",
+]  # fmt: skip
 
-CELLS = ("lstm", "gru", "rnn")
 _say = functools.partial(print, flush=True)  # progress shows even when piped to a file
 
 # Per-task defaults, tuned to solve (or fail) in minutes on 2 cores; every one is an option.
@@ -42,50 +49,6 @@ DEFAULTS = {
     "adding": dict(seq_len=100, hidden=64, batch=64, steps=3000, lr=0.005, clip=1.0, target=0.01),
     "copy": dict(seq_len=20, copy_length=5, hidden=64, batch=64, steps=4000, lr=0.005, clip=1.0),
 }
-
-
-def make_layer(kind: str, input_size: int, hidden_size: int, *, dtype, rng) -> Module:
-    """A one-layer recurrent module by name: lstm, gru, rnn, or a name from variants.VARIANTS."""
-    if kind == "lstm":
-        return LSTM(input_size, hidden_size, dtype=dtype, rng=rng)
-    if kind == "gru":
-        return GRU(input_size, hidden_size, dtype=dtype, rng=rng)
-    if kind == "rnn":
-        return RNN(input_size, hidden_size, nonlinearity="tanh", dtype=dtype, rng=rng)
-    if kind in VARIANTS:
-        return VARIANTS[kind](input_size, hidden_size, dtype=dtype, rng=rng)
-    known = [*CELLS, *VARIANTS]
-    raise ValueError(f"cell must be one of {known}, got {kind!r}")
-
-
-class SequenceModel(Module):
-    """A recurrent layer and a Linear head: on the last step, or on every step (`per_step`).
-
-    >>> import numpy as np
-    >>> model = SequenceModel(make_layer("gru", 2, 8, dtype=np.float64, rng=0), 1, False, rng=0)
-    >>> model(np.zeros((5, 3, 2))).shape                          # x (T, B, I) -> (B, 1)
-    (3, 1)
-    """
-
-    def __init__(self, rnn: Module, output_size: int, per_step: bool, *, rng=None) -> None:
-        self.rnn = rnn
-        self.fc = Linear(rnn.hidden_size, output_size, dtype=rnn.dtype, rng=rng)
-        self.per_step = per_step
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """x (T, B, I) -> (T, B, O) per step, or (B, O) from the last step."""
-        y, _ = self.rnn(x)
-        self._y_shape = y.shape
-        return self.fc(y if self.per_step else y[-1])
-
-    def backward(self, dpred: np.ndarray) -> None:
-        """Accumulate every parameter's gradient from d loss / d prediction."""
-        if self.per_step:
-            dy = self.fc.backward(dpred)
-        else:
-            dy = np.zeros(self._y_shape, dtype=dpred.dtype)  # only the last step feeds the head
-            dy[-1] = self.fc.backward(dpred)
-        self.rnn.backward(dy)
 
 
 @dataclass
@@ -102,6 +65,7 @@ class RunResult:
     test_metric: float = float("nan")
     solved_at: int | None = None  # first logged step whose validation loss was below target
     solved_seconds: float | None = None
+    stopped: str | None = None  # why gn.train stopped early at a nan or inf, if it did
 
 
 def evaluate(model: SequenceModel, task: Task, x: np.ndarray, target: np.ndarray):
@@ -131,6 +95,11 @@ def train(
 ) -> RunResult:
     """Train `cell` on `task` with Adam; print progress every `log_every` steps (0: silent).
 
+    The loop is `gn.train` (gatednp/train.py), so a nan or inf stops the run at that step with
+    the last finite parameters kept (recorded in `stopped`) instead of training on garbage;
+    this function adds the task's batches and, through its callback, the progress lines, the
+    validation and the early stop.
+
     Args:
         task: from tasks.py.
         cell: a name accepted by `make_layer`.
@@ -155,30 +124,34 @@ def train(
     x_test, y_test = task.batch(test_rng, test_size, dtype)
     result = RunResult(cell, task, model)
     start = time.perf_counter()
-    for step in range(1, steps + 1):
-        x, y = task.batch(data_rng, batch, dtype)
-        opt.zero_grad()
-        loss, dpred = task.loss(model(x), y)
-        model.backward(dpred)
-        if clip:
-            clip_grad_norm(model.parameters(), clip)
-        opt.step()
-        result.losses.append(float(loss))
-        if log_every and (step % log_every == 0 or step == steps):
-            val_loss, val_metric = evaluate(model, task, x_val, y_val)
-            elapsed = time.perf_counter() - start
-            rate = step / elapsed
-            recent = np.mean(result.losses[-log_every:])
-            out(
-                f"  {cell:<8} step {step:5d}/{steps}  loss {recent:.4f}  val {val_loss:.4f}"
-                f" ({task.metric_name} {val_metric:.4f})  {rate:5.1f} steps/s"
-                f"  ETA {_duration((steps - step) / rate)}"
-            )
-            threshold = target if target is not None else stop_below
-            if result.solved_at is None and threshold is not None and val_loss < threshold:
-                result.solved_at, result.solved_seconds = step, elapsed
-            if stop_below is not None and val_loss < stop_below:
-                break
+
+    def progress(step: int, loss: float) -> bool:
+        """After each step: log and validate every `log_every` steps; True stops the run."""
+        result.losses.append(loss)
+        if not log_every or (step % log_every and step != steps):
+            return False
+        val_loss, val_metric = evaluate(model, task, x_val, y_val)
+        elapsed = time.perf_counter() - start
+        rate = step / elapsed
+        recent = np.mean(result.losses[-log_every:])
+        out(
+            f"  {cell:<8} step {step:5d}/{steps}  loss {recent:.4f}  val {val_loss:.4f}"
+            f" ({task.metric_name} {val_metric:.4f})  {rate:5.1f} steps/s"
+            f"  ETA {_duration((steps - step) / rate)}"
+        )
+        threshold = target if target is not None else stop_below
+        if result.solved_at is None and threshold is not None and val_loss < threshold:
+            result.solved_at, result.solved_seconds = step, elapsed
+        return stop_below is not None and val_loss < stop_below
+
+    def batches(step: int) -> tuple[np.ndarray, np.ndarray]:
+        return task.batch(data_rng, batch, dtype)  # drawn in step order from seed + 1
+
+    try:
+        train_loop(model, task.loss, opt, batches, steps, clip=clip or None, callback=progress)
+    except NonFiniteError as e:
+        result.stopped = str(e)
+        out(f"  {cell:<8} {e}")
     result.steps = len(result.losses)
     result.seconds = time.perf_counter() - start
     result.test_loss, result.test_metric = evaluate(model, task, x_test, y_test)
@@ -212,6 +185,21 @@ def summary(results: list[RunResult], target: float | None = None) -> str:
     return "\n".join(lines)
 
 
+def apply_defaults(args: argparse.Namespace, defaults: dict) -> None:
+    """Fill each option the command line left unset (None) from an experiment's `defaults`."""
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+
+
+def train_options(args: argparse.Namespace) -> dict:
+    """The keyword arguments of `train` that come straight from the command line."""
+    return dict(
+        hidden=args.hidden, steps=args.steps, batch=args.batch, lr=args.lr, clip=args.clip,
+        seed=args.seed, dtype=np.dtype(args.dtype), log_every=args.log_every,
+    )  # fmt: skip
+
+
 def _make_task(args: argparse.Namespace) -> Task:
     if args.name == "consecutive":
         return TASKS["consecutive"]()
@@ -227,13 +215,8 @@ def _train_all(args: argparse.Namespace, task: Task, cells: list[str]) -> list[R
             f"{task.name}: training {cell} (hidden {args.hidden}, batch {args.batch}, lr {args.lr})",
             flush=True,
         )
-        results.append(
-            train(
-                task, cell, hidden=args.hidden, steps=args.steps, batch=args.batch, lr=args.lr,
-                clip=args.clip, seed=args.seed, dtype=np.dtype(args.dtype),
-                log_every=args.log_every, target=args.target, stop_below=args.stop_below,
-            )
-        )  # fmt: skip
+        options = train_options(args)
+        results.append(train(task, cell, **options, target=args.target, stop_below=args.stop_below))
     return results
 
 
@@ -260,18 +243,22 @@ def _plot_training(results: list[RunResult], path: str) -> list[str]:
     return written
 
 
-def _experiment_training(args: argparse.Namespace) -> int:
+def run_training(args: argparse.Namespace) -> int:
+    """`python -m gatednp experiment adding | copy | sine | consecutive`: the exit status."""
+    apply_defaults(args, DEFAULTS[args.name])
     task = _make_task(args)
     results = _train_all(args, task, args.cell or list(CELLS))
     print()
     print(f"{task.name} (T = {args.seq_len}, seed {args.seed})")
     print(summary(results, args.target if args.target is not None else args.stop_below))
     if args.plot:
-        _write_plots(lambda: _plot_training(results, args.plot))
+        write_plots(lambda: _plot_training(results, args.plot))
     return 0
 
 
-def _write_plots(draw) -> None:
+def write_plots(draw) -> None:
+    """Call `draw()`, which returns the paths it wrote, and print them; without matplotlib say so
+    on stderr and go on (the numbers have been printed already)."""
     from .plots import MissingMatplotlib
 
     try:
@@ -281,15 +268,15 @@ def _write_plots(draw) -> None:
         print(f"no plot: {e}", file=sys.stderr)
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the `experiment` subcommand to an argparse subparsers object."""
+def add_parser(subparsers, names) -> argparse.ArgumentParser:
+    """Add the `experiment` subcommand, whose NAME is one of `names`, to argparse subparsers."""
     p = subparsers.add_parser(
         "experiment",
         help="train on adding / copy / consecutive / sine; gradient flow; LSTM/GRU variants",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("name", choices=[*TASKS, "gradflow", "variants"])
+    p.add_argument("name", choices=list(names))
     names = ", ".join([*CELLS, *VARIANTS])
     p.add_argument("--cell", nargs="+", help=f"any of {names} (default: a set per experiment)")
     p.add_argument("--seq-len", "-T", type=int, help="T (copy: the delay)")
@@ -306,30 +293,3 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--plot", metavar="OUT.png", help="write figures (needs matplotlib)")
     return p
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run the experiment named by `args.name`; the exit status."""
-    if args.name == "gradflow":
-        from .gradflow import run_gradflow
-
-        return run_gradflow(args)
-    if args.name == "variants":
-        from .variants import run_comparison
-
-        return run_comparison(args)
-    for key, value in DEFAULTS[args.name].items():
-        if getattr(args, key) is None:
-            setattr(args, key, value)
-    return _experiment_training(args)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m gatednp.experiments NAME ...` (the same as `python -m gatednp experiment`)."""
-    parser = argparse.ArgumentParser(prog="python -m gatednp.experiments")
-    add_parser(parser.add_subparsers(dest="command", required=True))
-    return run(parser.parse_args(["experiment", *(sys.argv[1:] if argv is None else argv)]))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .losses import mse_loss
+from ..losses import mse_loss
 
 __all__ = [
     "Task",

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .losses import mse_loss
+from ..losses import mse_loss
+from ..optim import Adam
+from ..train import train
 from .models import GRUModel, LSTMModel
-from .optim import Adam
-from .train import train
 
 __all__ = ["consecutive_numbers", "run_example", "main"]
 
