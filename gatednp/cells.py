@@ -54,13 +54,15 @@ class CellBase(Module):
         self._caches: list = []
 
     def __repr__(self) -> str:
-        options = "".join(f", {k}={v!r}" for k, v in self.variant.items())
+        options = "".join(
+            f", {k}={v!r}" for k, v in self.cell_options.items() if v != self.kind.options[k]
+        )
         return f"{type(self).__name__}({self.input_size}, {self.hidden_size}, bias={self.bias}{options})"
 
     @property
     def variant(self) -> dict:
-        """The options that differ from torch's cell ({} for torch's own)."""
-        return {k: v for k, v in self.cell_options.items() if v != self.kind.options[k]}
+        """The cell options that torch's cell does not have ({} for torch's own)."""
+        return self.kind.variant(self.cell_options)
 
     def weights(self) -> Weights:
         return Weights(*(getattr(self, field) for field in Weights._fields))

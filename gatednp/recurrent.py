@@ -27,6 +27,7 @@ from .checks import (
 from .module import BackwardError, Module, Weights, as_rng
 from .packing import Packing
 from .registry import GRU_KIND, LSTM_KIND, RNN_KIND, CellKind, check_lstm_extras
+from .shapes import check_states, public_state, time_major
 
 __all__ = ["RNNBase", "LSTM", "GRU", "RNN", "LayerCache"]
 
@@ -122,8 +123,8 @@ class RNNBase(Module):
 
     @property
     def variant(self) -> dict:
-        """The cell options that differ from torch's layer ({} for torch's own)."""
-        return {k: v for k, v in self.cell_options.items() if v != self.kind.options[k]}
+        """The cell options that torch's layer does not have ({} for torch's own)."""
+        return self.kind.variant(self.cell_options)
 
     def weights(self, index: int) -> Weights:
         """The parameters of layer·D + direction `index`, as the engine takes them."""
@@ -142,64 +143,6 @@ class RNNBase(Module):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"
-
-    # -- input and state conversion ---------------------------------------------------------
-
-    def _time_major(self, x) -> tuple[np.ndarray, bool]:
-        """x -> ((T, B, I) C-contiguous, batched?)."""
-        x = check_float_array(x, "input", self.dtype)
-        if x.ndim not in (2, 3):
-            raise ValueError(
-                f"{type(self).__name__}: Expected input to be 2D or 3D, got {x.ndim}D instead"
-            )
-        if x.shape[-1] != self.input_size:
-            raise ValueError(
-                f"input.size(-1) must be equal to input_size. Expected {self.input_size}, got {x.shape[-1]}"
-            )
-        batched = x.ndim == 3
-        if not batched:
-            x = x[:, None, :]
-        elif self.batch_first:
-            x = x.transpose(1, 0, 2)
-        if x.shape[0] == 0:
-            raise ValueError("input has no time steps (T = 0); a sequence needs at least one step")
-        return np.ascontiguousarray(x), batched
-
-    def _states(self, state, name: str, B: int, batched: bool) -> list[np.ndarray]:
-        """A state or its gradient from the user (None = zeros, an array, or an (h, c) pair;
-        None parts are zeros) -> a list of (L·D, B, ·) arrays, checked."""
-        L = self.num_layers * self.num_directions
-        parts = (None,) * len(self.kind.state) if state is None else self._state_parts(state, name)
-        out = []
-        for part, s, size in zip(parts, self.kind.state, self.state_sizes):
-            if part is None and (state is None or name == "dstate"):  # h0 comes whole or not
-                out.append(np.zeros((L, B, size), dtype=self.dtype))
-                continue
-            label = f"{s}0" if name == "hx" else f"d{s}_n"
-            part = check_float_array(part, label, self.dtype)
-            check_shape(part, (L, B, size) if batched else (L, size), label)
-            out.append(part if batched else part[:, None, :])
-        return out
-
-    def _state_parts(self, state, name: str) -> tuple:
-        if len(self.kind.state) == 1:
-            if isinstance(state, (tuple, list)):
-                raise TypeError(
-                    f"{type(self).__name__} expects {name} to be a single array, got a {type(state).__name__}"
-                )
-            return (state,)
-        if not isinstance(state, (tuple, list)) or len(state) != 2:
-            given = type(state).__name__
-            if isinstance(state, (tuple, list)):
-                given = f"a {given} of {len(state)}"
-            raise TypeError(
-                f"{type(self).__name__} expects {name} to be a pair (h, c), got {given}"
-            )
-        return tuple(state)
-
-    def _public_state(self, parts: list[np.ndarray], batched: bool):
-        parts = [p if batched else p[:, 0] for p in parts]
-        return tuple(parts) if len(parts) > 1 else parts[0]
 
     # -- forward and backward ---------------------------------------------------------------
 
@@ -226,9 +169,9 @@ class RNNBase(Module):
         """`forward` with its switches exposed, leaving the layer's own cache alone: returns
         (y, final state, the LayerCache or None). `keep_cache=True, dropout=False` is how
         gate introspection looks inside; `False, False` is one step of a stream."""
-        x, batched = self._time_major(x)
+        x, batched = time_major(self, x)
         T, B, _ = x.shape
-        states = self._states(state, "hx", B, batched)
+        states = check_states(self, state, "hx", B, batched)
         packing = None if lengths is None else Packing(lengths, T, B, batched)
         if packing is not None:
             x = x[:, packing.order]
@@ -276,7 +219,7 @@ class RNNBase(Module):
             y = y.transpose(1, 0, 2)
         if not batched:
             y = y[:, 0]
-        return y, self._public_state(final, batched), cache
+        return y, public_state(final, batched), cache
 
     def backward(self, dy: np.ndarray, dstate=None):
         """BPTT through the whole stack for the last `forward`; accumulates parameter grads.
@@ -303,7 +246,7 @@ class RNNBase(Module):
         elif self.batch_first:
             dy = dy.transpose(1, 0, 2)
         check_shape(dy, ctx.y_shape, "dy (time-major)")
-        dstates = self._states(dstate, "dstate", B, batched)
+        dstates = check_states(self, dstate, "dstate", B, batched)
         self._cache = None
 
         if packing is not None:
@@ -339,7 +282,7 @@ class RNNBase(Module):
             dx = dx[:, 0]
         elif self.batch_first:
             dx = dx.transpose(1, 0, 2)
-        return dx, self._public_state(dstate0, batched)
+        return dx, public_state(dstate0, batched)
 
 
 class LSTM(RNNBase):

@@ -37,6 +37,13 @@ class CellKind:
     engine: ModuleType
     state: tuple[str, ...]
     options: dict[str, Any] = field(default_factory=dict)
+    torch_options: frozenset[str] = frozenset()  # the options torch's own cell has too
+
+    def variant(self, options: dict[str, Any]) -> dict[str, Any]:
+        """The options that make a cell torch does not have: set away from their defaults."""
+        return {
+            k: v for k, v in options.items() if v != self.options[k] and k not in self.torch_options
+        }
 
     def check_options(self, **options: Any) -> dict[str, Any]:
         """Every option of this kind, the given ones checked and the others at their defaults."""
@@ -136,5 +143,7 @@ CHOICES = {
 }
 LSTM_KIND = CellKind("lstm", lstm, lstm_engine, ("h", "c"), {"forget_gate": "gate"})
 GRU_KIND = CellKind("gru", gru, gru_engine, ("h",), {"reset_after": True})
-RNN_KIND = CellKind("rnn", rnn, rnn_engine, ("h",), {"nonlinearity": "tanh"})
+RNN_KIND = CellKind(
+    "rnn", rnn, rnn_engine, ("h",), {"nonlinearity": "tanh"}, frozenset({"nonlinearity"})
+)
 KINDS = {kind.name: kind for kind in (LSTM_KIND, GRU_KIND, RNN_KIND)}

@@ -128,6 +128,11 @@ def to_torch(gn_module: Module) -> Any:
     """
     torch = _torch()
     kind = _kind(gn_module, gatednp, "gn_module")
+    extras = {k: getattr(gn_module, k, None) for k in ("peepholes", "forget_bias")}
+    variant = {**getattr(gn_module, "variant", {}), **{k: v for k, v in extras.items() if v}}
+    if variant:
+        options = ", ".join(f"{k}={v!r}" for k, v in variant.items())
+        raise TypeError(f"torch has no {kind} with {options}: only torch's own cell can move there")
     dtype = torch.from_numpy(np.empty(0, dtype=gn_module.parameters()[0].dtype)).dtype
     module = getattr(torch.nn, kind)(**_constructor_kwargs(gn_module, kind), dtype=dtype)
     module.load_state_dict(torch_state_dict(gn_module))

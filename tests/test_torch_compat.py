@@ -154,3 +154,19 @@ def test_unsupported_module_types_are_named():
         from_torch(torch.nn.Conv1d(1, 1, 1))
     with pytest.raises(TypeError, match=r"gn_module must be one of .*got .*LSTMModel"):
         to_torch(gn.LSTMModel(1, 2, 1, rng=0))
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        gn.LSTM(2, 3, peepholes=True),
+        gn.LSTM(2, 3, forget_gate="coupled"),
+        gn.LSTMCell(2, 3, forget_bias=1.0),
+        gn.GRU(2, 3, reset_after=False),
+    ],
+    ids=repr,
+)
+def test_variants_are_refused_by_name(module):
+    pytest.importorskip("torch")
+    with pytest.raises(TypeError, match="torch has no .* with"):
+        to_torch(module)

@@ -2,7 +2,7 @@
 
 Each example builds the torch module, draws its weights with NumPy, copies them into gatednp with
 `gatednp.torch_compat.from_torch`, and compares outputs, final states and every gradient under a
-random upstream gradient (tests/parity.py `compare`; tolerances there). A new constructor option
+random upstream gradient (tests/crosscut/parity.py `compare`; tolerances there). A new constructor option
 is one line in OPTIONS.
 """
 
@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import gatednp as gn
-from tests.parity import LastStep, adam_trajectory, assert_close_named, compare
+from tests.crosscut.parity import LastStep, adam_trajectory, assert_close_named, compare
 
 torch = pytest.importorskip("torch", reason="live parity needs torch (CI installs torch==2.13.0)")
 from gatednp.torch_compat import from_torch  # noqa: E402

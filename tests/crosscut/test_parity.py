@@ -2,7 +2,7 @@
 
 Each case rebuilds the gatednp module from the file's kind and config through the public API,
 loads param/*, runs forward and backward with the stored inputs and upstream gradients, and
-compares every output/ and grad/ tensor by name (tolerances: tests/parity.py). Every key of
+compares every output/ and grad/ tensor by name (tolerances: tests/crosscut/parity.py). Every key of
 every file must be read, so a fixture tensor cannot be silently ignored.
 """
 
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 import gatednp as gn
-from tests.parity import LastStep, adam_trajectory, assert_close_named, measure, run_gatednp
+from tests.crosscut.parity import LastStep, adam_trajectory, assert_close_named, measure, run_gatednp
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent.parent / "fixtures"
 CASES = sorted(p.stem for p in FIXTURES.glob("*.npz"))
 ADAM_CASES = [c for c in CASES if c.startswith("adam_")]
 MODULE_CASES = [c for c in CASES if c not in ADAM_CASES]
