@@ -15,7 +15,13 @@ import numpy as np
 import pytest
 
 import gatednp as gn
-from tests.crosscut.parity import LastStep, adam_trajectory, assert_close_named, measure, run_gatednp
+from tests.crosscut.parity import (
+    LastStep,
+    adam_trajectory,
+    assert_close_named,
+    measure,
+    run_gatednp,
+)
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 CASES = sorted(p.stem for p in FIXTURES.glob("*.npz"))
