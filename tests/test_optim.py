@@ -1,5 +1,6 @@
-"""Tests of gatednp/optim.py: Adam and SGD against hand-written formulas and live PyTorch,
-the caller's arrays kept, state_dict round trips, argument checking and clip_grad_norm."""
+"""Tests of gatednp/optim.py and optimizer.py: Adam and SGD against hand-written formulas and
+live PyTorch, the caller's arrays kept, state_dict round trips, argument checking and
+clip_grad_norm."""
 
 from __future__ import annotations
 
