@@ -9,7 +9,8 @@ each parameter's slice of the result into its `p.data`.
 
 This is measurably slower than the former design, which rebound every `p.data` and `p.grad`
 to views of flat buffers (no gather, no per-parameter add), most at small models where per-call
-overhead is the cost. Median µs of `step()` (2-core Zen 2, NumPy 2.4), float32 / float64:
+overhead is the cost. Median µs of `step()` (2-core Zen 2, NumPy 2.4; 7 rounds, and a repeat
+run moved the ratios by up to 0.13), float32 / float64:
 
     LSTM(I, H) + Linear(H, 1)      Adam, rebinding → now     SGD momentum, rebinding → now
     LSTM(1, 50)     (10.7k params)  15 → 21  /   30 → 37      4.1 → 10   /  5.6 → 12
