@@ -16,8 +16,8 @@ about lr. SGD with momentum μ, dampening δ:
     g ← g + λ θ;   b ← g (first step) or μ b + (1 − δ) g;   g ← g + μ b (nesterov) or b
     θ ← θ − lr g
 
-Speed: an optimizer packs its parameters into one flat buffer per dtype (see `Optimizer`), so a
-step is a dozen vectorised in-place NumPy calls however many parameters there are.
+Adam and SGD are `Optimizer`s (optimizer.py): `p.data` and `p.grad` stay the caller's arrays,
+and their state (m, v, max v; the momentum buffer) is flat, one buffer per dtype.
 """
 
 from __future__ import annotations
@@ -27,246 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from .module import Module, Parameter
+from .module import Parameter
+from .optimizer import Optimizer, parameter_list
 
 __all__ = ["Optimizer", "Adam", "SGD", "clip_grad_norm"]
-
-
-class _Flat:
-    """The parameters of one dtype, packed: `data` and `grad` are 1-D buffers of all of them."""
-
-    __slots__ = ("dtype", "data", "grad", "scratch")
-
-    def __init__(self, params: list[Parameter], dtype: np.dtype) -> None:
-        size = sum(p.data.size for p in params)
-        self.dtype = dtype
-        self.data = np.empty(size, dtype)  # (N,): every parameter's entries, in order
-        self.grad = np.empty(size, dtype)  # (N,)
-        self.scratch = [np.empty(size, dtype) for _ in range(3)]  # temporaries of step()
-
-    def zeros(self) -> np.ndarray:
-        return np.zeros_like(self.data)
-
-
-class Optimizer:
-    """Base class: holds the parameters, packs them into flat buffers, zero_grad and state I/O.
-
-    Flat buffers: at construction, the parameters of each dtype are copied into one contiguous
-    `data` buffer and one `grad` buffer, and every `p.data` and `p.grad` is **rebound** to a
-    reshaped, writable view of its slice. Values are unchanged; layers, which read `p.data` /
-    `p.grad` at call time and write into them in place, never notice, and the optimizer updates
-    all parameters with a handful of vectorised calls on the flat buffers. Consequences:
-
-    - keep using `p.data` / `p.grad` as before, but do not hold on to arrays taken from them
-      *before* the optimizer was built: they are no longer the parameter's storage;
-    - if you rebind `p.data` or `p.grad` to a new array later, its values are copied back into
-      the buffer (and the attribute re-pointed to the view) at the next `step()`/`zero_grad()`;
-    - a parameter may appear only once; two optimizers over the same parameters work but copy.
-
-    Hyperparameters live in `param_groups[0]` (torch's layout) and are read at every step, so a
-    schedule may change `opt.param_groups[0]["lr"]` between steps.
-    """
-
-    def __init__(self, params: Iterable[Parameter], defaults: dict[str, Any]) -> None:
-        params = _parameter_list(params, type(self).__name__)
-        if not params:
-            raise ValueError("optimizer got an empty parameter list")
-        seen = set()
-        for i, p in enumerate(params):
-            if not isinstance(p, Parameter):
-                raise TypeError(
-                    f"optimizer can only optimize Parameters, but parameter {i} is a "
-                    f"{type(p).__name__}"
-                )
-            if id(p) in seen:
-                raise ValueError(f"parameter {i} appears more than once in the parameter list")
-            seen.add(id(p))
-            data = np.asarray(p.data)
-            if not np.issubdtype(data.dtype, np.floating):
-                raise TypeError(f"parameter {i}: expected a floating dtype, got {data.dtype}")
-            if p.grad is None:
-                p.grad = np.zeros_like(data)
-            if p.grad.shape != data.shape or p.grad.dtype != data.dtype:
-                raise ValueError(
-                    f"parameter {i}: grad has shape {p.grad.shape} and dtype {p.grad.dtype}, "
-                    f"data has shape {data.shape} and dtype {data.dtype}"
-                )
-        self.defaults = dict(defaults)
-        self.param_groups: list[dict[str, Any]] = [{**defaults, "params": params}]
-        self._buffers: dict[str, list[np.ndarray]] = {}  # name → one flat array per dtype
-        self._step = 0
-
-        # Pack each dtype's parameters into flat buffers and rebind p.data/p.grad to views.
-        dtypes = list(dict.fromkeys(np.asarray(p.data).dtype for p in params))
-        self._flats = [_Flat([p for p in params if p.data.dtype == dt], dt) for dt in dtypes]
-        self._slots: list[tuple[int, slice, tuple[int, ...]]] = []  # param i → (flat, slice, shape)
-        self._bindings: list[tuple[Parameter, np.ndarray, np.ndarray]] = []
-        offsets = [0] * len(dtypes)
-        for p in params:
-            k = dtypes.index(p.data.dtype)
-            flat, start = self._flats[k], offsets[k]
-            sl = slice(start, start + p.data.size)
-            offsets[k] = sl.stop
-            data_view = flat.data[sl].reshape(p.data.shape)
-            grad_view = flat.grad[sl].reshape(p.data.shape)
-            data_view[...] = p.data
-            grad_view[...] = p.grad
-            p.data, p.grad = data_view, grad_view
-            self._slots.append((k, sl, data_view.shape))
-            self._bindings.append((p, data_view, grad_view))
-
-    @property
-    def params(self) -> list[Parameter]:
-        return self.param_groups[0]["params"]
-
-    def _sync(self) -> None:
-        """Re-point any `p.data` / `p.grad` rebound by the user to its view, copying its values."""
-        for i, (p, data_view, grad_view) in enumerate(self._bindings):
-            if p.data is data_view and p.grad is grad_view:
-                continue
-            for name, view in (("data", data_view), ("grad", grad_view)):
-                value = getattr(p, name)
-                if value is view:
-                    continue
-                value = np.asarray(value)
-                if value.shape != view.shape:
-                    raise ValueError(
-                        f"parameter {i}: p.{name} was rebound to an array of shape "
-                        f"{value.shape}, expected {view.shape}"
-                    )
-                view[...] = value
-                setattr(p, name, view)
-
-    def zero_grad(self) -> None:
-        """Set every gradient to zero, in place."""
-        self._sync()
-        for flat in self._flats:
-            flat.grad[...] = 0
-
-    def step(self) -> None:  # pragma: no cover - every optimizer overrides it
-        raise NotImplementedError
-
-    # Per-parameter state. A subclass keeps each named buffer (m, v, momentum, ...) as one flat
-    # array per dtype in self._buffers, created by its first step, and counts steps if it needs
-    # to; state_dict() slices them per parameter in torch's layout.
-    _counts_steps = False
-
-    def _state_names(self, group: Mapping[str, Any]) -> list[str]:  # pragma: no cover
-        raise NotImplementedError
-
-    def _validate(self, group: Mapping[str, Any]) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def state_dict(self) -> dict[str, Any]:
-        """The optimizer's state in torch's layout, as copies.
-
-        Returns:
-            {"state": {i: {("step",) buffer name: array}}, "param_groups": [{hyperparameters...,
-            "params": [0, ..., n−1]}]}; arrays have their parameter's shape and dtype, "step" is
-            an int. "state" is empty until the first step has created the buffers, as in torch.
-        """
-        group = {k: v for k, v in self.param_groups[0].items() if k != "params"}
-        state: dict[int, dict[str, Any]] = {}
-        if self._buffers:
-            for i in range(len(self.params)):
-                entry: dict[str, Any] = {"step": self._step} if self._counts_steps else {}
-                for name in self._state_names(group):
-                    buffers = self._buffers.get(name)  # absent: zeros, as the next step makes
-                    entry[name] = self._gather(buffers, i) if buffers else self._zeros(i)
-                state[i] = entry
-        return {
-            "state": state,
-            "param_groups": [{**group, "params": list(range(len(self.params)))}],
-        }
-
-    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
-        """Restore hyperparameters and state from `state_dict()`'s output, copying arrays.
-
-        Args:
-            state_dict: as returned by `state_dict()` of the same optimizer class over
-                parameters of the same shapes, in the same order. Errors name the offending
-                entry; nothing is changed unless everything checks out.
-        """
-        cls = f"{type(self).__name__}.load_state_dict"
-        if not isinstance(state_dict, Mapping) or set(state_dict) != {"state", "param_groups"}:
-            raise ValueError(f"{cls}: expected a dict with keys 'state' and 'param_groups'")
-        groups = state_dict["param_groups"]
-        if len(groups) != 1:
-            raise ValueError(f"{cls}: loaded state dict has {len(groups)} parameter groups, not 1")
-        group = {k: tuple(v) if isinstance(v, list) else v for k, v in groups[0].items()}
-        ids = list(group.pop("params", []))
-        n = len(self.params)
-        if len(ids) != n or len(set(ids)) != n:
-            raise ValueError(
-                f"{cls}: loaded state dict has {len(ids)} parameters {ids}, the optimizer has {n}"
-            )
-        if set(group) != set(self.defaults):
-            raise ValueError(
-                f"{cls}: param_groups[0] has keys {sorted(group)}, expected {sorted(self.defaults)}"
-            )
-        self._validate(group)
-        names = self._state_names(group)
-        keys = set(names) | ({"step"} if self._counts_steps else set())
-
-        # Map saved ids to our indices (torch's rule: by position in the saved group).
-        position = {pid: i for i, pid in enumerate(ids)}
-        loaded: dict[int, Mapping[str, Any]] = {}
-        for pid, entry in state_dict["state"].items():
-            where = f"{cls}: state[{pid}]"
-            if pid not in position:
-                raise ValueError(f"{cls}: state for unknown parameter id {pid}")
-            if set(entry) != keys:
-                raise ValueError(f"{where} has keys {sorted(entry)}, expected {sorted(keys)}")
-            shape = self._slots[position[pid]][2]
-            for name in names:
-                arr = np.asarray(entry[name])
-                if arr.shape != shape or not np.issubdtype(arr.dtype, np.floating):
-                    raise ValueError(
-                        f"{where}[{name!r}] has shape {arr.shape} and dtype "
-                        f"{arr.dtype}, expected shape {shape} and a float dtype"
-                    )
-            loaded[position[pid]] = entry
-        if loaded and len(loaded) != n:
-            raise ValueError(
-                f"{cls}: state has entries for {len(loaded)} of {n} parameters; "
-                "all or none are needed"
-            )
-        step = 0
-        if self._counts_steps and loaded:
-            steps = {float(entry["step"]) for entry in loaded.values()}
-            if len(steps) > 1:
-                raise ValueError(f"{cls}: parameters have different steps {sorted(steps)}")
-            step = steps.pop()
-            if step != int(step) or step < 1:
-                raise ValueError(f"{cls}: invalid step {step}")
-
-        self.param_groups[0].update(group)
-        self._step = int(step)
-        self._buffers = {}
-        if loaded:
-            for name in names:
-                self._buffers[name] = [flat.zeros() for flat in self._flats]
-                for i, entry in loaded.items():
-                    k, sl, _ = self._slots[i]
-                    self._buffers[name][k][sl] = np.asarray(entry[name]).ravel()
-
-    def _gather(self, buffers: list[np.ndarray], i: int) -> np.ndarray:
-        """A copy of parameter i's slice of per-dtype flat buffers, in the parameter's shape."""
-        k, sl, shape = self._slots[i]
-        return buffers[k][sl].reshape(shape).copy()
-
-    def _zeros(self, i: int) -> np.ndarray:
-        return np.zeros_like(self.params[i].data)
-
-
-def _parameter_list(params, who: str) -> list:
-    """`params` materialised as a list (a generator is consumed once); a module is an error."""
-    if isinstance(params, Module) or not isinstance(params, Iterable):
-        raise TypeError(
-            f"{who} expects an iterable of Parameters such as model.parameters(), "
-            f"got {type(params).__name__}"
-        )
-    return list(params)
 
 
 def _check_real(what: str, value) -> None:
@@ -292,8 +56,8 @@ class Adam(Optimizer):
         amsgrad: normalise by the running maximum of v instead of v.
         maximize: ascend instead of descend.
 
-    The moments m and v (and max v) are flat buffers per dtype, like the parameters; see
-    `Optimizer` for how `p.data` / `p.grad` are rebound to views of flat buffers.
+    The moments m and v (and max v) are flat buffers per dtype; `p.data` and `p.grad` stay
+    the caller's arrays (see `Optimizer`).
 
     Example:
         >>> import numpy as np
@@ -350,14 +114,14 @@ class Adam(Optimizer):
 
     def step(self) -> None:
         """Apply one Adam update to every parameter from its current `grad`."""
-        self._sync()
+        self._check_arrays()
         group = self.param_groups[0]
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         weight_decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
         buffers = self._buffers
         for name in self._state_names(group):  # m, v (, max v): (N,) per dtype, zeros at first
             if name not in buffers:
-                buffers[name] = [flat.zeros() for flat in self._flats]
+                buffers[name] = self._new_buffer()
 
         self._step += 1
         step = float(self._step)
@@ -366,14 +130,9 @@ class Adam(Optimizer):
         step_size = lr / bias_correction1
         bias_correction2_sqrt = bias_correction2**0.5
 
-        for k, flat in enumerate(self._flats):
-            m, v, (g_buf, a, b) = buffers["exp_avg"][k], buffers["exp_avg_sq"][k], flat.scratch
-            g = flat.grad
-            if maximize:
-                g = np.negative(g, out=g_buf)
-            if weight_decay != 0:  # g + λθ, never written into p.grad
-                np.multiply(flat.data, weight_decay, out=a)
-                g = np.add(g, a, out=g_buf)
+        for k in range(len(self._sizes)):
+            m, v = buffers["exp_avg"][k], buffers["exp_avg_sq"][k]
+            g, a, update = self._flat_grad(k, weight_decay, maximize)
             # m ← lerp(m, g, 1 − β₁) = m + (1 − β₁)(g − m)
             tmp = np.subtract(g, m, out=a)
             tmp *= 1 - beta1
@@ -390,9 +149,9 @@ class Adam(Optimizer):
             denom = np.sqrt(v, out=a)
             denom /= bias_correction2_sqrt
             denom += eps
-            update = np.multiply(m, -step_size, out=b)
+            np.multiply(m, -step_size, out=update)
             update /= denom
-            flat.data += update
+            self._apply(k)
 
 
 class SGD(Optimizer):
@@ -456,7 +215,7 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """Apply one SGD update to every parameter from its current `grad`."""
-        self._sync()
+        self._check_arrays()
         group = self.param_groups[0]
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         weight_decay, nesterov, maximize = (
@@ -466,16 +225,10 @@ class SGD(Optimizer):
         )
         first = "momentum_buffer" not in self._buffers
         if momentum != 0 and first:  # (N,) per dtype, a copy of g after the first step
-            self._buffers["momentum_buffer"] = [flat.zeros() for flat in self._flats]
+            self._buffers["momentum_buffer"] = self._new_buffer()
 
-        for k, flat in enumerate(self._flats):
-            g_buf, a, _ = flat.scratch
-            g = flat.grad
-            if maximize:
-                g = np.negative(g, out=g_buf)
-            if weight_decay != 0:  # g + λθ, never written into p.grad
-                np.multiply(flat.data, weight_decay, out=a)
-                g = np.add(g, a, out=g_buf)
+        for k in range(len(self._sizes)):
+            g, a, update = self._flat_grad(k, weight_decay, maximize)
             if momentum != 0:
                 buf = self._buffers["momentum_buffer"][k]
                 if first:  # b ← g
@@ -488,11 +241,12 @@ class SGD(Optimizer):
                         buf += g
                 if nesterov:  # g ← g + μ b
                     np.multiply(buf, momentum, out=a)
-                    g = np.add(g, a, out=g_buf)
+                    g += a
                 else:
                     g = buf
             # θ ← θ + (−lr) g
-            flat.data += np.multiply(g, -lr, out=a)
+            np.multiply(g, -lr, out=update)
+            self._apply(k)
 
 
 def _vector_norm(x: np.ndarray, norm_type: float) -> np.floating:
@@ -535,7 +289,7 @@ def clip_grad_norm(
         >>> np.round(w.grad, 6)
         array([0.6, 0.8])
     """
-    grads = [p.grad for p in _parameter_list(parameters, "clip_grad_norm") if p.grad is not None]
+    grads = [p.grad for p in parameter_list(parameters, "clip_grad_norm") if p.grad is not None]
     _check_nonnegative("max_norm", max_norm)
     _check_real("norm_type", norm_type)
     if not norm_type > 0:

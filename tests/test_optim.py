@@ -1,5 +1,6 @@
-"""Tests of gatednp/optim.py: Adam and SGD against hand-written formulas and live PyTorch,
-flat-buffer rebinding, state_dict round trips, argument checking and clip_grad_norm."""
+"""Tests of gatednp/optim.py and optimizer.py: Adam and SGD against hand-written formulas and
+live PyTorch, the caller's arrays kept, state_dict round trips, argument checking and
+clip_grad_norm."""
 
 from __future__ import annotations
 
@@ -133,68 +134,93 @@ def test_step_never_modifies_the_gradient():
                 assert np.array_equal(p.grad, g)
 
 
-# Flat buffers -----------------------------------------------------------------------------------
+# The caller's arrays ----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("opt_cls", [Adam, SGD])
-def test_flat_buffer_rebinding_keeps_views_writable_and_in_sync(opt_cls):
+def test_parameters_keep_the_users_arrays(opt_cls):
     params = make_params()
-    values = [p.data.copy() for p in params]
-    for p in params:
-        p.grad[...] = 7.0
+    held_data = [p.data for p in params]  # taken before the optimizer exists
+    held_grad = [p.grad for p in params]
+    values = [d.copy() for d in held_data]
     opt = opt_cls(params, lr=0.1)
-    for p, v in zip(params, values, strict=True):
-        assert p.data.shape == v.shape and p.data.dtype == v.dtype
-        assert np.array_equal(p.data, v)  # values preserved
-        assert np.array_equal(p.grad, np.full_like(v, 7.0))
-        assert p.data.flags.writeable and p.grad.flags.writeable
-    # all parameters share one data buffer and one grad buffer
-    base_data = {id(p.data.base) for p in params}
-    base_grad = {id(p.grad.base) for p in params}
-    assert len(base_data) == 1 and len(base_grad) == 1
-    # writes through p.grad are what step() sees, and step() writes through to p.data
-    for p in params:
-        p.grad[...] = 0
-    params[2].grad[1, 2, 0] = 1.0
-    before = [p.data.copy() for p in params]
+    for p, d, g, v in zip(params, held_data, held_grad, values, strict=True):
+        assert p.data is d and p.grad is g
+        assert np.shares_memory(p.data, d) and np.array_equal(d, v)
+    # writes through the held grads are what step() sees, and step() writes into the held data
+    for g in held_grad:
+        g[...] = 0
+    held_grad[2][1, 2, 0] = 1.0
     opt.step()
-    for i, (p, b) in enumerate(zip(params, before, strict=True)):
-        changed = p.data != b
-        assert changed.sum() == (1 if i == 2 else 0)
-    assert params[2].data[1, 2, 0] < before[2][1, 2, 0]
-    # in-place writes into p.data (as layers and Module.load_state_dict do) stay bound
-    params[0].data[...] = 5.0
+    for i, (d, v) in enumerate(zip(held_data, values, strict=True)):
+        assert (d != v).sum() == (1 if i == 2 else 0)
+    assert held_data[2][1, 2, 0] < values[2][1, 2, 0]
+    # in-place writes into p.data (as layers and Module.load_state_dict do) are used as they are
+    held_data[0][...] = 5.0
     opt.zero_grad()
-    assert all(not p.grad.any() for p in params)
+    assert all(not g.any() for g in held_grad)
     opt.step()
-    assert np.array_equal(params[0].data, np.full((3, 4), 5.0))
+    assert np.array_equal(held_data[0], np.full((3, 4), 5.0))
+    assert all(p.data is d and p.grad is g for p, d, g in zip(params, held_data, held_grad))
 
 
 def test_rebinding_by_the_user_is_honoured():
     params = make_params()
     opt = SGD(params, lr=1.0)
-    params[1].grad = np.ones(4)  # a new array, not the optimizer's view
-    params[1].data = np.zeros(4)
+    params[1].grad = np.ones(4)  # new arrays: the step reads and writes these
+    new_data = params[1].data = np.zeros(4)
     opt.step()
-    assert np.array_equal(params[1].data, -np.ones(4))
-    assert params[1].grad.base is params[0].grad.base  # re-pointed to the flat buffer
+    assert params[1].data is new_data and np.array_equal(new_data, -np.ones(4))
+    before = [p.data.copy() for p in params]
     params[1].grad = np.ones(5)
     with pytest.raises(ValueError, match=r"parameter 1: p.grad was rebound to an array of shape"):
         opt.step()
+    params[1].grad = np.ones(4, dtype=np.float32)
+    with pytest.raises(ValueError, match=r"shape \(4,\) and dtype float32, expected \(4,\) and"):
+        opt.step()
+    params[1].grad = np.ones(4)
+    params[3].data = [0.0]
+    with pytest.raises(TypeError, match="parameter 3: p.data was rebound to a list"):
+        opt.step()
+    params[3].data = np.zeros(1)
+    params[3].data.flags.writeable = False
+    with pytest.raises(TypeError, match="parameter 3: p.data was rebound to a read-only array"):
+        opt.step()
+    assert all(np.array_equal(b, p.data) for b, p in zip(before, params) if p is not params[3])
 
 
-def test_mixed_dtypes_are_packed_per_dtype():
-    params = make_params(dtype=np.float64)
-    params[1] = Parameter(params[1].data.astype(np.float32))
-    params[3] = Parameter(params[3].data.astype(np.float32))
-    for p in params:
-        p.grad[...] = 0.5
-    Adam(params, lr=0.1).step()
-    assert [p.dtype for p in params] == [np.float64, np.float32, np.float64, np.float32]
-    assert params[1].data.base is params[3].data.base
-    assert params[0].data.base is params[2].data.base is not params[1].data.base
-    for p in params:
-        assert p.grad.dtype == p.data.dtype
+def test_read_only_data_is_refused():
+    p = Parameter(np.zeros(3))
+    p.data.flags.writeable = False
+    with pytest.raises(TypeError, match="parameter 0: data must be a writable ndarray"):
+        Adam([p])
+
+
+@pytest.mark.parametrize("opt_cls", [Adam, SGD])
+def test_mixed_dtypes_equal_one_optimizer_per_dtype(opt_cls):
+    """One optimizer over float64 and float32 parameters steps each exactly as if alone."""
+    dtypes = [np.float64, np.float32, np.float64, np.float32]
+    config = {"lr": 0.1, "weight_decay": 0.1, "maximize": True}
+    config |= {"amsgrad": True} if opt_cls is Adam else {"momentum": 0.9, "nesterov": True}
+    grads = [[g.astype(dt) for g, dt in zip(step, dtypes)] for step in grad_sequence(3)]
+
+    def trained(keep):
+        params = [Parameter(p.data.astype(dt)) for p, dt in zip(make_params(), dtypes)]
+        opt = opt_cls([params[i] for i in keep], **config)
+        run(opt, [params[i] for i in keep], [[step[i] for i in keep] for step in grads])
+        return [params[i] for i in keep], opt.state_dict()["state"]
+
+    mixed, mixed_state = trained([0, 1, 2, 3])
+    (f64, f64_state), (f32, f32_state) = trained([0, 2]), trained([1, 3])
+    for i, (p, alone, state) in enumerate(
+        [(mixed[0], f64[0], f64_state[0]), (mixed[1], f32[0], f32_state[0]),
+         (mixed[2], f64[1], f64_state[1]), (mixed[3], f32[1], f32_state[1])]
+    ):  # fmt: skip
+        assert p.dtype == dtypes[i] and p.grad.dtype == dtypes[i]
+        assert np.array_equal(p.data, alone.data), i
+        for key, value in state.items():
+            assert np.array_equal(mixed_state[i][key], value), key
+            assert key == "step" or value.dtype == dtypes[i], key
 
 
 def test_params_from_a_generator():
@@ -294,13 +320,14 @@ def test_state_dict_round_trip_resumes_bitwise(opt_cls, config):
     resumed = make_params(seed=5)
     for p, saved_value in zip(resumed, saved_params, strict=True):
         p.data[...] = saved_value
+    held = [p.data for p in resumed]
     opt2 = opt_cls(resumed, **{**config, "lr": 123.0})  # hyperparameters come from the dict
     opt2.load_state_dict(saved)
     assert opt2.param_groups[0]["lr"] == config["lr"]
     run(opt2, resumed, grads[4:])
-    for p, q in zip(resumed, straight, strict=True):
+    for p, q, held_data in zip(resumed, straight, held, strict=True):
         assert np.array_equal(p.data, q.data)
-        assert p.data.base is resumed[0].data.base  # still bound to the flat buffer
+        assert p.data is held_data  # the parameters' own arrays, through load and steps
 
 
 def test_state_dict_layout():
