@@ -4,7 +4,8 @@ A `Parameter` holds `data` and its accumulated `grad` (same shape and dtype). A 
 parameters and submodules from its attributes, in the order they were assigned, and names them the
 way torch does (`weight_ih_l0`, `fc.bias`), so a `state_dict` moves between the two by name.
 
-Layers always read `param.data` / `param.grad` at call time and update them in place.
+Layers always read `param.data` / `param.grad` at call time and update them in place; optimizers
+do the same and never rebind either, so an array taken from a parameter stays its storage.
 """
 
 from __future__ import annotations
