@@ -4,7 +4,7 @@
     python -m benchmarks --quick      # tiny + small, fewer rounds: under a minute
     python -m benchmarks --smoke      # the smallest run that exercises everything (CI)
 
-Protocol (shared/BENCHMARKING.md): each system is timed in its own *block* (a warm-up call,
+Protocol: each system is timed in its own *block* (a warm-up call,
 then several timed calls, median), blocks are separated by a pause and repeated in rounds with
 the system order rotated; a ratio is the median over rounds of the per-round ratio of block
 medians. NumPy and torch calls are never alternated call by call.

@@ -7,7 +7,7 @@ then perturbed by ±ε and (L(θ + ε) − L(θ − ε)) / 2ε compared with the
 
     pass  ⇔  |analytic − numeric| ≤ atol·max(1, |L|) + rtol·|numeric|   element-wise
 
-with ε = 1e-6, atol = 1e-8, rtol = 1e-5 (TESTING.md: float64 only; float32 differences are
+with ε = 1e-6, atol = 1e-8, rtol = 1e-5 (float64 only; float32 differences are
 useless for BPTT). By default every element is checked (the full Jacobian–vector product);
 `directions=k` instead checks ⟨∇L, u⟩ along k random directions over everything plus one
 random direction per tensor, which scales to long sequences.

@@ -10,7 +10,7 @@ and `assert_close_named(actual, expected)` checks that both hold the same names 
 is within tolerance, listing each failing tensor by name. Adding a module option is a change to
 the strategies in test_parity_live.py (and a case in tests/fixtures/generate.py), never here.
 
-Tolerances (TESTING.md), |ours − torch| ≤ atol + rtol·|torch| element-wise:
+Tolerances, |ours − torch| ≤ atol + rtol·|torch| element-wise:
 
     float64  outputs, states   rtol 1e-9   atol 1e-10
              gradients         rtol 1e-8   atol 1e-10·max(1, max|ref|)
