@@ -54,8 +54,9 @@ class CellBase(Module):
         self._caches: list = []
 
     def __repr__(self) -> str:
+        defaults = {"peepholes": False, "forget_bias": None, **self.kind.options}
         options = "".join(
-            f", {k}={v!r}" for k, v in self.cell_options.items() if v != self.kind.options[k]
+            f", {k}={getattr(self, k)!r}" for k, v in defaults.items() if getattr(self, k, v) != v
         )
         return f"{type(self).__name__}({self.input_size}, {self.hidden_size}, bias={self.bias}{options})"
 

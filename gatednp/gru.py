@@ -102,9 +102,9 @@ def step_backward(
     if reset_after:
         da = dn * r  # n = tanh(… + r ⊙ a)
         dr = dn * a * r * (1 - r)
-        drz_a = np.concatenate([dr, dz, da], axis=1)  # (B, 3H): [dr|dz|da]
-        dh_prev = dh * z + drz_a @ w.weight_hh  # a, r, z all read h_prev
-        dW_hh = drz_a.T @ h_prev
+        dhh = np.concatenate([dr, dz, da], axis=1)  # (B, 3H): [dr|dz|da], the recurrent side
+        dh_prev = dh * z + dhh @ w.weight_hh  # a, r, z all read h_prev
+        dW_hh = dhh.T @ h_prev
     else:
         W_hrz, W_hn = np.split(w.weight_hh, [2 * r.shape[1]])  # [W_hr|W_hz], W_hn
         drh = dn @ W_hn  # a = W_hn (r ⊙ h_prev) + b_hn
@@ -112,12 +112,12 @@ def step_backward(
         drz = np.concatenate([dr, dz], axis=1)  # (B, 2H): [dr|dz]
         dh_prev = dh * z + drh * r + drz @ W_hrz
         dW_hh = np.concatenate([drz.T @ h_prev, dn.T @ (r * h_prev)])
-        drz_a = np.concatenate([dr, dz, dn], axis=1)  # b_hn sits beside W_hn: db_hn = dn
+        dhh = np.concatenate([dr, dz, dn], axis=1)  # b_hn sits beside W_hn: its gradient is dn
     dpre = np.concatenate([dr, dz, dn], axis=1)  # (B, 3H): [dr|dz|dn], the input side
     grads = Weights(
         weight_ih=dpre.T @ x,
         weight_hh=dW_hh,
         bias_ih=dpre.sum(axis=0),
-        bias_hh=drz_a.sum(axis=0),
+        bias_hh=dhh.sum(axis=0),
     )
     return dpre @ w.weight_ih, (dh_prev,), grads

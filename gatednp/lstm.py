@@ -84,8 +84,9 @@ def step(
     """One LSTM step: x (B, I), state (h_prev (B, P), c_prev (B, H)), w a `Weights` of arrays
     (`Weights.arrays()`) -> the new state (h (B, P), c (B, H)) and the cache for backward."""
     h_prev, c_prev = state
+    names = gate_names(forget_gate)
     pre = x @ w.weight_ih.T + w.bias_ih + h_prev @ w.weight_hh.T + w.bias_hh  # (B, G·H)
-    a = dict(zip(gate_names(forget_gate), np.split(pre, len(gate_names(forget_gate)), axis=1)))
+    a = dict(zip(names, np.split(pre, len(names), axis=1)))  # pre-activations by gate
     p_i, p_f, p_o = (0.0 if p is None else p for p in (w.weight_ci, w.weight_cf, w.weight_co))
     i = sigmoid(a["i"] + p_i * c_prev)
     if forget_gate == "gate":

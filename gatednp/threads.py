@@ -192,6 +192,9 @@ def split_rows(
     time loop and the threads: the loop itself never knows whether it runs on a block."""
     first = next(a for a in rows.values() if a is not None)
     B = first.shape[1] if first.ndim == 3 else first.shape[0]
+    if _num_threads == 1:  # threads off: the whole batch is the one block, nothing to cut
+        loop(**rows, batch_sizes=block_batch_sizes(batch_sizes, 0, B))
+        return
 
     def block(lo: int, hi: int) -> None:
         cut = {

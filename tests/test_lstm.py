@@ -99,3 +99,10 @@ def test_bad_variant_options_are_named(kwargs, error, match):
         gn.LSTM(2, 3, **kwargs)
     with pytest.raises(error, match=match):
         gn.LSTMCell(2, 3, **kwargs)
+
+
+def test_repr_names_the_variant():
+    assert repr(gn.LSTMCell(2, 3, peepholes=True, forget_gate="none")) == (
+        "LSTMCell(2, 3, bias=True, peepholes=True, forget_gate='none')"
+    )
+    assert repr(gn.LSTM(2, 3, forget_bias=1.0)) == "LSTM(2, 3, forget_bias=1.0)"

@@ -151,6 +151,7 @@ def _forward_loop(
     sig = ifgo if peepholes is None else step_views(gates[..., : GH - H], bs)
     p_i, p_f, p_o = peepholes or (None, None, None)
     tanh_cur, m_cur = step_views(tanh_c, bs), step_views(m, bs)
+    coupled = forget_gate == "coupled"  # f_t = 1 − i_t
     hh = row_views(np.empty(gates.shape[1:], dtype=gates.dtype), T, bs)  # h_{t-1} W_hhᵀ
     ig = row_views(np.empty(c.shape[1:], dtype=gates.dtype), T, bs)  # scratch: i_t ⊙ g_t
 
@@ -170,7 +171,7 @@ def _forward_loop(
         # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t   (coupled: f_t = 1 − i_t; none: f_t = 1)
         if f is not None:
             np.multiply(f[t], c_prev[t], out=c_cur[t])
-        elif forget_gate == "coupled":
+        elif coupled:
             np.subtract(c_prev[t], np.multiply(i[t], c_prev[t], out=c_cur[t]), out=c_cur[t])
         else:
             np.copyto(c_cur[t], c_prev[t])
@@ -275,6 +276,7 @@ def _backward_loop(
     dm = dh_t if W_hr is None else row_views(np.empty((B, H), dtype=gates.dtype), T, bs)
     dh_next, dc_next = row_views(dh_0, T, bs), row_views(dc_0, T, bs)
     dc, dm_o, dc_i, s = (row_views(np.empty((B, H), dtype=gates.dtype), T, bs) for _ in range(4))
+    coupled = forget_gate == "coupled"  # f_t = 1 − i_t
 
     for t in range(T) if reverse else range(T - 1, -1, -1):
         # dh_t = dy_t + dh_t';  dm_t = dh_t, or W_hrᵀ dh_t
@@ -296,7 +298,7 @@ def _backward_loop(
         # di_t = dc_t ⊙ g_t ⊙ i_t(1 − i_t)  (coupled: (g_t − c_{t-1}));  dg_t = dc_t ⊙ i_t ⊙ (1 − g_t²)
         np.multiply(dc[t], i[t], out=dc_i[t])
         np.subtract(1, i[t], out=di[t])
-        di[t] *= g[t] if forget_gate != "coupled" else np.subtract(g[t], c_prev[t], out=s[t])
+        di[t] *= np.subtract(g[t], c_prev[t], out=s[t]) if coupled else g[t]
         di[t] *= dc_i[t]
         np.multiply(g[t], g[t], out=dg[t])
         np.subtract(1, dg[t], out=dg[t])
@@ -308,7 +310,7 @@ def _backward_loop(
             np.subtract(1, f[t], out=df[t])
             df[t] *= c_prev[t]
             df[t] *= dc_next[t]
-        elif forget_gate == "coupled":  # f_t = 1 − i_t
+        elif coupled:  # f_t = 1 − i_t
             np.subtract(dc[t], dc_i[t], out=dc_next[t])
         else:  # f_t = 1
             np.copyto(dc_next[t], dc[t])

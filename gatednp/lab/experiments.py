@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..optim import Adam
-from ..recurrent import RNNBase
 from ..train import NonFiniteError
 from ..train import train as train_loop
 from .layers import CELLS, VARIANTS, make_layer
@@ -229,17 +228,11 @@ def _plot_training(results: list[RunResult], path: str) -> list[str]:
     curves = {r.cell: r.losses for r in results}
     written = [plots.loss_curves(curves, path, baseline=task.baseline, title=task.name)]
     x, _ = task.batch(np.random.default_rng(0), 1, np.dtype(results[0].model.fc.weight.dtype))
-    for r in results:
-        if isinstance(
-            r.model.rnn, RNNBase
-        ):  # gate_activations() reads the torch-shaped layers' caches
-            acts = {k: v[:, 0] for k, v in gate_activations(r.model.rnn, x)[(0, 0)].items()}
-            gate_path = path.rsplit(".", 1)[0] + f"-gates-{r.cell}.png"
-            written.append(
-                plots.gate_heatmaps(
-                    acts, gate_path, inputs=x[:, 0], title=f"{r.cell} on {task.name}"
-                )
-            )
+    for r in results:  # every layer the lab trains is a gn.LSTM, GRU or RNN, variants included
+        acts = {k: v[:, 0] for k, v in gate_activations(r.model.rnn, x)[(0, 0)].items()}
+        gate_path = path.rsplit(".", 1)[0] + f"-gates-{r.cell}.png"
+        title = f"{r.cell} on {task.name}"
+        written.append(plots.gate_heatmaps(acts, gate_path, inputs=x[:, 0], title=title))
     return written
 
 
