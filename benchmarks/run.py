@@ -1,8 +1,14 @@
-"""Time gatednp against torch and a naive NumPy loop; print a markdown table, write JSON.
+"""Time gatednp against torch, a naive NumPy loop and NumPy's floor; print a table, write JSON.
 
-    python -m benchmarks              # all four shapes, LSTM and GRU, float32 and float64
+    python -m benchmarks              # the four reference shapes, LSTM and GRU, float32 and float64
+    python -m benchmarks --set users stacked sweep   # what users run; 2-3 layers, both directions;
+                                                     # a batch-size sweep (systems.SHAPE_SETS)
+    python -m benchmarks --shapes course adding      # any shapes by name (systems.SHAPES)
     python -m benchmarks --quick      # tiny + small, fewer rounds: under a minute
     python -m benchmarks --smoke      # the smallest run that exercises everything (CI)
+
+The floor (floor.py) is the least work any NumPy implementation of the same layer must do on
+this machine, measured in the same run: gatednp ÷ floor says how far a point is from that limit.
 
 Protocol: each system is timed in its own *block* (a warm-up call,
 then several timed calls, median), blocks are separated by a pause and repeated in rounds with
@@ -27,11 +33,11 @@ import numpy as np
 
 import gatednp as gn
 
-from .systems import SHAPES, SYSTEMS, cache_bytes, forward_flops
+from .systems import SHAPE_SETS, SHAPES, SYSTEMS, cache_bytes, forward_flops
 
 RESULTS = Path(__file__).resolve().parent / "results"
 PRESETS = {  # rounds, seconds per block, max calls per block, pause between blocks
-    "full": dict(shapes=list(SHAPES), rounds=4, block=0.3, max_calls=15, pause=0.25),
+    "full": dict(shapes=SHAPE_SETS["reference"], rounds=4, block=0.3, max_calls=15, pause=0.25),
     "quick": dict(shapes=["tiny", "small"], rounds=3, block=0.06, max_calls=10, pause=0.1),
     "smoke": dict(shapes=["tiny"], rounds=1, block=0.0, max_calls=1, pause=0.02),
 }
@@ -116,7 +122,8 @@ def peak_step_bytes(step) -> int:
 
 def run(args) -> dict:
     preset = dict(PRESETS["smoke" if args.smoke else "quick" if args.quick else "full"])
-    shapes = args.shapes or preset["shapes"]
+    shapes = args.shapes or [s for name in args.set or () for s in SHAPE_SETS[name]]
+    shapes = shapes or preset["shapes"]
     systems = [s for s in args.systems if s != "torch" or _has_torch()]
     if "torch" in systems:
         import torch
@@ -152,7 +159,8 @@ def _measure_all(args, shapes, systems, preset, result) -> None:
                 for mode in args.modes:
                     times = measure({n: b[mode] for n, b in built.items()}, preset)
                     row = _row(cell, dtype, shape_name, mode, times, result["gemm_peak_gflops"])
-                    if mode == "train" and "gatednp" in built:
+                    one_layer = shape.layers == 1 and not shape.bidirectional
+                    if mode == "train" and "gatednp" in built and one_layer:
                         needed, held = cache_bytes(cell, shape, dtype)
                         row["memory"] = {
                             "bptt_needs_bytes": needed,
@@ -188,6 +196,12 @@ def _row(cell, dtype, shape_name, mode, times, peaks) -> dict:
             for name, t in times.items()
             if name != ref
         }
+    if "floor" in times:  # how far each system is from NumPy's limit
+        row["ratio_to_floor"] = {
+            name: statistics.median(a / b for a, b in zip(t, times["floor"]))
+            for name, t in times.items()
+            if name != "floor"
+        }
     if "gatednp" in times:
         gflops = flops / statistics.median(times["gatednp"]) / 1e9
         row["gatednp_gflops"] = gflops
@@ -198,23 +212,27 @@ def _row(cell, dtype, shape_name, mode, times, peaks) -> dict:
 def _line(row) -> str:
     ms = " ".join(f"{k}={v:.3g}ms" for k, v in row["ms"].items())
     ratios = " ".join(f"{k}/torch={v:.2f}" for k, v in row.get("ratio_to_torch", {}).items())
-    return f"{row['cell']} {row['dtype']} {row['shape']} {row['mode']}: {ms} {ratios}"
+    floor = " ".join(f"{k}/floor={v:.2f}" for k, v in row.get("ratio_to_floor", {}).items())
+    return f"{row['cell']} {row['dtype']} {row['shape']} {row['mode']}: {ms} {ratios} {floor}"
 
 
 def table(result) -> str:
     """The markdown table of a result: one row per cell, dtype, shape and mode."""
     head = (
         "| cell | dtype | shape | mode | gatednp ms | torch ms | gatednp/torch | naive ms "
-        "| naive/torch | GFLOP/s | % peak | cache MB (BPTT needs) | step peak MB |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+        "| naive/torch | floor ms | gatednp/floor | torch/floor | GFLOP/s | % peak "
+        "| cache MB (BPTT needs) | step peak MB |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     lines = [head]
     for r in result["rows"]:
         ms, ratio, mem = r["ms"], r.get("ratio_to_torch", {}), r.get("memory")
+        floor = r.get("ratio_to_floor", {})
         cells = [
             r["cell"], r["dtype"], r["shape"], r["mode"],
             _f(ms.get("gatednp")), _f(ms.get("torch")), _f(ratio.get("gatednp"), ".2f"),
             _f(ms.get("naive")), _f(ratio.get("naive"), ".2f"),
+            _f(ms.get("floor")), _f(floor.get("gatednp"), ".2f"), _f(floor.get("torch"), ".2f"),
             _f(r.get("gatednp_gflops"), ".1f"), _f(r.get("gatednp_pct_peak"), ".0f"),
             f"{mem['cache_bytes'] / 1e6:.3g} ({mem['bptt_needs_bytes'] / 1e6:.3g})" if mem else "",
             f"{mem['step_peak_bytes'] / 1e6:.3g}" if mem else "",
@@ -235,7 +253,8 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="tiny + small, fewer rounds (< 1 min)")
     p.add_argument("--smoke", action="store_true", help="one call per block: checks it runs")
-    p.add_argument("--shapes", nargs="+", choices=list(SHAPES))
+    p.add_argument("--shapes", nargs="+", choices=list(SHAPES), help="points by name")
+    p.add_argument("--set", nargs="+", choices=list(SHAPE_SETS), help="named sets of points")
     p.add_argument("--cells", nargs="+", default=["LSTM", "GRU"], choices=["LSTM", "GRU"])
     p.add_argument("--dtypes", nargs="+", default=["float32", "float64"])
     p.add_argument("--modes", nargs="+", default=["train", "infer"], choices=["train", "infer"])

@@ -26,7 +26,8 @@ def test_smoke_run_writes_table_and_json(tmp_path, capsys):
         assert all(ms > 0 for ms in row["ms"].values())
         assert {"gatednp", "naive"} <= set(row["ms"])
         if "torch" in row["ms"]:
-            assert set(row["ratio_to_torch"]) == {"gatednp", "naive"}
+            assert set(row["ratio_to_torch"]) == {"gatednp", "naive", "floor"}
+        assert set(row["ratio_to_floor"]) >= {"gatednp", "naive"}
     assert result["machine"]["cpus"] >= 1
     assert "| LSTM | float64 | tiny | train |" in capsys.readouterr().out
 
@@ -48,3 +49,26 @@ def test_cache_holds_exactly_what_bptt_needs():
     for cell in ("LSTM", "GRU"):
         needed, held = cache_bytes(cell, (3, 2, 4, 5), np.float64)
         assert held == needed
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU"])
+def test_naive_stack_equals_the_layer_stacked_and_bidirectional(cell):
+    """The naive column of the stacked shapes runs the same math as gatednp's layer."""
+    from benchmarks.naive import Naive
+    from benchmarks.systems import Stack
+
+    layer = getattr(gn, cell)(2, 5, 2, bidirectional=True, rng=0)
+    naive = Stack(Naive, cell, layer)
+    x = np.random.default_rng(1).standard_normal((4, 3, 2))
+    y, _ = layer(x)
+    np.testing.assert_allclose(naive(x), y, rtol=1e-12, atol=1e-12)
+    dy = np.random.default_rng(2).standard_normal(y.shape)
+    dx, _ = layer.backward(dy)
+    np.testing.assert_allclose(naive.backward(dy), dx, rtol=1e-10, atol=1e-12)
+
+
+def test_smoke_run_of_a_stacked_user_shape(tmp_path):
+    args = ["--smoke", "--dtypes", "float32", "--cells", "GRU", "--shapes", "bi-stack2", "course"]
+    result = main([*args, "--out", str(tmp_path / "s.json")])
+    assert [r["shape"] for r in result["rows"]] == ["bi-stack2"] * 2 + ["course"] * 2
+    assert all(r["ratio_to_floor"]["gatednp"] > 0 for r in result["rows"])
