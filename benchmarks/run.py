@@ -187,6 +187,7 @@ def _row(cell, dtype, shape_name, mode, times, peaks) -> dict:
         "dtype": np.dtype(dtype).name,
         "shape": shape_name,
         "mode": mode,
+        "spec": SHAPES[shape_name]._asdict(),
         "ms": {name: 1e3 * statistics.median(t) for name, t in times.items()},
     }
     ref = "torch" if "torch" in times else None
@@ -268,6 +269,10 @@ def main(argv=None) -> dict:
         "on one thread (so the naive system's GEMMs too)",
     )
     p.add_argument("--out", type=Path, default=None, help="JSON path (default: results/)")
+    p.add_argument(
+        "--plot", action="store_true",
+        help="heatmaps over H × B and time against T and H, as PNGs beside the JSON (plot extra)",
+    )  # fmt: skip
     args = p.parse_args(argv)
     args.dtypes = [np.dtype(d).type for d in args.dtypes]
     result = run(args)
@@ -277,6 +282,11 @@ def main(argv=None) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1))
     print(f"\nwrote {out}")
+    if args.plot:
+        from .plots import write_plots
+
+        for path in write_plots(result, out.with_suffix("")):
+            print(f"wrote {path}")
     return result
 
 

@@ -48,12 +48,18 @@ SHAPES = {
     "bi-stack2": Shape(50, 32, 32, 128, layers=2, bidirectional=True),
     # a batch-size sweep at the small shape's T, I, H
     **{f"batch{B}": Shape(50, B, 32, 128) for B in (1, 4, 16, 64, 256)},
+    # hidden size × batch size, for the heatmaps; T and H alone, for the growth exponents
+    **{f"H{H}-B{B}": Shape(20, B, 32, H) for H in (32, 64, 128, 256) for B in (1, 8, 64, 256)},
+    **{f"T{T}": Shape(T, 32, 32, 128) for T in (10, 30, 100, 300)},
+    **{f"H{H}": Shape(20, 32, 32, H) for H in (32, 64, 128, 256, 512)},
 }
 SHAPE_SETS = {
     "reference": ["tiny", "small", "medium", "large"],
     "users": ["course", "adding", "charlm", "traffic", "stream"],
     "stacked": ["stack2", "stack3", "bi", "bi-stack2"],
     "sweep": [f"batch{B}" for B in (1, 4, 16, 64, 256)],
+    "grid": [f"H{H}-B{B}" for H in (32, 64, 128, 256) for B in (1, 8, 64, 256)],
+    "growth": [f"T{T}" for T in (10, 30, 100, 300)] + [f"H{H}" for H in (32, 64, 128, 256, 512)],
 }
 GATES = {"LSTM": 4, "GRU": 3}
 

@@ -72,3 +72,17 @@ def test_smoke_run_of_a_stacked_user_shape(tmp_path):
     result = main([*args, "--out", str(tmp_path / "s.json")])
     assert [r["shape"] for r in result["rows"]] == ["bi-stack2"] * 2 + ["course"] * 2
     assert all(r["ratio_to_floor"]["gatednp"] > 0 for r in result["rows"])
+
+
+def test_plots_of_a_grid_and_growth_run(tmp_path):
+    """--plot writes a heatmap per reference and a growth plot per axis; the exponent fit is
+    the slope of log t against log n."""
+    pytest.importorskip("matplotlib")
+    from benchmarks.plots import exponent
+
+    assert exponent([1, 2, 4, 8], [3, 12, 48, 192]) == pytest.approx(2.0)
+    args = ["--smoke", "--dtypes", "float32", "--cells", "GRU", "--modes", "infer"]
+    args += ["--shapes", "H32-B1", "H32-B8", "T10", "T30", "--plot"]
+    main([*args, "--out", str(tmp_path / "g.json")])
+    names = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert "g-GRU-float32-infer-floor.png" in names and "g-GRU-float32-infer-growth-T.png" in names
