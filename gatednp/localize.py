@@ -198,6 +198,8 @@ class TensorReport:
             position["unit"] = rest[0] % size
             if len(rest) > 1:
                 position["column"] = rest[1]
+        elif len(rest) == 2:
+            position.update(sample=rest[0], unit=rest[1])
         elif rest:
             position["index"] = tuple(rest) if len(rest) > 1 else rest[0]
         return position

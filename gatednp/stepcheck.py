@@ -18,7 +18,8 @@ stays at step t. The reference is the textbook step (`reference="textbook"`), or
 backward against your own forward, central differences (`reference="numeric"`): ∂L/∂s_t by
 perturbing the state and re-running your steps after it, and each step's weight gradient by
 perturbing a copy of the weights used at that step only (unrolled weights). Your forward is
-called for t = 0 … T−1, then your backward for t = T−1 … 0, once each (textbook reference).
+called for t = 0 … T−1, then your backward for t = T−1 … 0, once each (the numeric reference
+calls your forward step many more times, your backward as often).
 
 Cost: textbook reference 2T calls of each step; numeric reference about 2T·(G·H·(I + H + 2) +
 B·(I + S)) + T²·B·S step calls (S the state width): linear in T and in the number of weights.
@@ -94,7 +95,7 @@ class StepReport(ReportRows):
         """One hint per failing gate (what that gate's gradient depends on), then per failing
         state or input gradient."""
         where = self.blame()
-        keys = where["gates"] + [t for t in ("x", "h", "c") if t in where["tensors"]]
+        keys = where["gates"] or [t for t in ("x", "h", "c") if t in where["tensors"]]
         return [f"{GATE_NAMES.get(k, k or 'a')}: {GATE_HINTS[k]}" for k in keys if k in GATE_HINTS]
 
     def __str__(self) -> str:
@@ -249,14 +250,15 @@ def check_step(
     else:
         states, upstream, L = state_gradients(user_step, xs, s0, R, Rc, eps)
         tol_abs = atol * max(1.0, abs(L))
-        ref_local, user_local = [], []
-        for t in range(T):
-            ref_local.append(
-                local_gradients(user_step, xs[t], states[t], w, to_user, upstream[t], eps)
-            )
-            _, cache = user_step(xs[t], states[t], w_user)
-            dx, dprev, g = step_backward(upstream[t], cache, w_user, **user_kw_b)
-            user_local.append((dx, tuple(dprev), from_user(g)))
+        ref_local = [
+            local_gradients(user_step, xs[t], states[t], w, to_user, upstream[t], eps)
+            for t in range(T)
+        ]
+        caches = [user_step(xs[t], states[t], w_user)[1] for t in range(T)]
+        user_local = [None] * T
+        for t in reversed(range(T)):
+            dx, dprev, g = step_backward(upstream[t], caches[t], w_user, **user_kw_b)
+            user_local[t] = (dx, tuple(dprev), from_user(g))
 
     rows.append(_stacked("x", [u[0] for u in user_local], [r[0] for r in ref_local], tol_abs, rtol))
     for k, n in enumerate(cell.state):
