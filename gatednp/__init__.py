@@ -9,6 +9,7 @@ from .checkpoint import load, save
 from .gradcheck import GradcheckReport, gradcheck
 from .lab.introspect import gate_activations
 from .lab.models import GRUModel, LSTMModel
+from .layercheck import check_layer
 from .linear import Linear
 from .losses import huber_loss, l1_loss, mse_loss
 from .module import Module, Parameter
@@ -25,7 +26,7 @@ __all__ = [
     "LSTMModel", "GRUModel", "Stateful",
     "mse_loss", "l1_loss", "huber_loss", "Adam", "SGD", "clip_grad_norm",
     "gradcheck", "GradcheckReport", "gate_activations",
-    "numerical_gradient", "check_step", "StepReport",
+    "numerical_gradient", "check_step", "StepReport", "check_layer",
     "save", "load",
     "train",
     "set_num_threads", "get_num_threads",

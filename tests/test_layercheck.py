@@ -1,0 +1,86 @@
+"""gn.check_layer: a user's own layer, held to gatednp's layer of the same kind, localised."""
+
+import numpy as np
+import pytest
+
+import gatednp as gn
+from gatednp import lstm
+from gatednp.module import Module, Parameter, Weights
+from tests.conftest import randomize
+from tests.mutants import lstm_backward
+
+
+class HandWrittenLSTM(Module):
+    """One layer, time-major, written the way a student would: a loop over the step."""
+
+    KIND = "lstm"
+
+    def __init__(self, I, H, bug=None, bug_steps=None, rng=0):
+        rng = np.random.default_rng(rng)
+        for name, shape in dict(
+            weight_ih_l0=(4 * H, I),
+            weight_hh_l0=(4 * H, H),
+            bias_ih_l0=(4 * H,),
+            bias_hh_l0=(4 * H,),
+        ).items():
+            setattr(self, name, Parameter(rng.uniform(-0.6, 0.6, shape)))
+        self.bug, self.bug_steps = bug, bug_steps
+
+    def w(self):
+        return Weights(self.weight_ih_l0, self.weight_hh_l0, self.bias_ih_l0, self.bias_hh_l0)
+
+    def forward(self, x, state):
+        h, c = state[0][0], state[1][0]
+        self.caches, ys = [], []
+        for t in range(len(x)):
+            (h, c), cache = lstm.step(x[t], (h, c), self.w().arrays())
+            self.caches.append(cache)
+            ys.append(h)
+        return np.stack(ys), (h[None], c[None])
+
+    def backward(self, dy, dstate):
+        dh, dc = dstate[0][0], dstate[1][0]
+        dx = np.zeros((len(dy), dy.shape[1], self.weight_ih_l0.shape[1]))
+        for t in reversed(range(len(dy))):
+            bug = self.bug if self.bug_steps is None or t in self.bug_steps else None
+            dx[t], (dh, dc), g = lstm_backward(
+                (dh + dy[t], dc), self.caches[t], self.w().arrays(), bug=bug
+            )
+            self.w().accumulate(g)
+        return dx, (dh[None], dc[None])
+
+
+def test_a_correct_layer_passes_and_a_gatednp_layer_too():
+    assert gn.check_layer(HandWrittenLSTM(3, 4)).ok
+    rng = np.random.default_rng(0)
+    layer = randomize(
+        gn.GRU(3, 4, num_layers=2, bidirectional=True, reset_after=False, rng=rng), rng
+    )
+    report = gn.check_layer(layer)
+    assert report.ok and report["weight_hh_l1_reverse"].gates == ("r", "z", "n")
+
+
+def test_the_issue_example_is_localised():
+    """dg wrong at t = 0 only: the g rows fail, and x fails at step 0 only."""
+    report = gn.check_layer(HandWrittenLSTM(3, 4, bug="dg halved", bug_steps={0}), T=5)
+    assert not report.ok and report["y"].ok  # the forward is right
+    for name in ("weight_ih_l0", "weight_hh_l0", "bias_hh_l0"):
+        assert [g for g, b in report[name].by_gate().items() if not b.ok] == ["g"]
+    assert [b.step for b in report["x"].by_step() if not b.ok] == [0]
+    assert "candidate cell g" in "\n".join(report.failures())
+
+
+def test_df_with_c_spreads_back_in_time_but_starts_at_f():
+    report = gn.check_layer(HandWrittenLSTM(3, 4, bug="df with c for c_prev"), T=4)
+    assert not report["bias_ih_l0"].by_gate()["f"].ok
+    assert report["bias_ih_l0"].by_gate()["f"].max_rel_err == max(
+        b.max_rel_err for b in report["bias_ih_l0"].by_gate().values()
+    )
+    assert [b.ok for b in report["x"].by_step()][-1] is False  # the last step is already wrong
+
+
+def test_unknown_kind_falls_back_to_finite_differences():
+    report = gn.check_layer(gn.Linear(3, 2, rng=0))  # no kind: gn.gradcheck
+    assert report.ok and [r.name for r in report.rows] == ["weight", "bias", "x"]
+    with pytest.raises(ValueError, match="kind must be"):
+        gn.check_layer(HandWrittenLSTM(2, 3), kind="transformer")
