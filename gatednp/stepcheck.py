@@ -106,8 +106,8 @@ class StepReport(ReportRows):
             return "\n".join(lines)
         where = self.blame()
         lines.append(f"failing: gates {where['gates']}, steps {where['steps']}")
-        for r in self.rows:
-            lines += [b.describe() for b in r.failures()[:3]]
+        ranked = sorted(self.rows, key=lambda r: not r.gates)  # gate blocks first
+        lines += [f[0].describe() for r in ranked if (f := r.failures())][:6]
         lines += ["hint, " + h for h in self.hints()]
         lines.append("GRADIENT CHECK FAILED")
         return "\n".join(lines)
