@@ -68,3 +68,18 @@ def test_targets_load_and_kinds_are_read():
     with pytest.raises(ValueError, match="KIND"):
         check_target(type("Mystery", (), {"step": None, "step_backward": None}))
     assert np.isfinite(check_target(gn.GRU(2, 3, rng=0)).loss)
+
+
+def test_the_check_table_as_a_heatmap(tmp_path):
+    pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+    from gatednp.lab import plots
+    from tests.mutants import CATALOGUE
+
+    step, backward = CATALOGUE[0].functions()
+    report = gn.check_step("lstm", step, backward)
+    path = plots.check_heatmap(report, str(tmp_path / "check.png"))
+    assert (tmp_path / "check.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.endswith(
+        ".png"
+    )
+    layer_report = gn.check_layer(gn.GRU(2, 3, rng=0))
+    assert plots.check_heatmap(layer_report, str(tmp_path / "layer.png")).endswith("layer.png")
