@@ -180,13 +180,17 @@ def check_step(
     perm = _permutation(gates, gate_order)
     fused = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
+    reorder = perm != sorted(perm)
+
     def to_user(arrays: Weights) -> Weights:
-        out = {}
-        for name, a in arrays._asdict().items():
-            if a is not None and name in fused and gates:
-                a = np.concatenate([np.split(a, len(gates))[k] for k in perm])
-            out[name] = None if a is None else a.copy()
-        return Weights(**out)
+        """A fresh copy (your code may write into it), the fused rows in your gate order."""
+        out = []
+        for name, a in zip(Weights._fields, arrays):
+            if a is not None and reorder and name in fused:
+                n = a.shape[0] // len(gates)
+                a = np.concatenate([a[k * n : (k + 1) * n] for k in perm])
+            out.append(None if a is None else a.copy())
+        return Weights(*out)
 
     def from_user(grads) -> dict[str, np.ndarray]:
         got = grads._asdict() if hasattr(grads, "_asdict") else dict(grads)
