@@ -62,6 +62,11 @@ class GradcheckReport(ReportRows):
             lines.append(
                 f"{r.name:<24} {shape:<14} {r.max_abs_err:>12.2e} {r.max_rel_err:>12.2e}  {verdict}"
             )
+        if not self.ok:  # where: the worst element of each failing gate block
+            ranked = sorted(self.rows, key=lambda r: not r.gates)
+            lines += [
+                b.describe() for r in ranked if r.analytic is not None for b in r.failures()[:1]
+            ]
         lines.append("all gradients agree" if self.ok else "GRADIENT CHECK FAILED")
         return "\n".join(lines)
 

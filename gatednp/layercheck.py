@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .gradcheck import GradcheckReport, gradcheck, tensor_gates
+from .layersteps import per_step_rows
 from .localize import TensorReport
 from .recurrent import GRU, LSTM, RNN
 from .registry import KINDS
@@ -75,6 +76,7 @@ def check_layer(
     seed: int = 0,
     atol: float = 1e-8,
     rtol: float = 1e-5,
+    per_step: bool = True,
     **options: Any,
 ) -> GradcheckReport:
     """Check `layer.backward` (and its forward) against gatednp's layer, localised.
@@ -85,12 +87,15 @@ def check_layer(
             differences (`gn.gradcheck`).
         T, B: the sequence length and batch drawn; seed seeds x, the state and the upstream.
         atol, rtol: the pass rule |a − n| ≤ atol·max(1, |L|) + rtol·|n|.
+        per_step: for a single-layer, one-direction layer, also check each step's weight
+            contribution on its own (rows "<parameter> by step", layersteps.py).
         options: the cell's options (forget_gate, reset_after, nonlinearity), else
             `layer.cell_options`, else the defaults.
 
     Returns:
         a GradcheckReport: rows "y", "h_n"/"c_n" (forward), "x" and "h0"/"c0" and every
-        parameter (gradients), y and x by time step, weights by gate.
+        parameter (gradients), y and x by time step, weights by gate; with `per_step`, each
+        parameter's per-step contributions too.
     """
     kind = layer_kind(layer, kind)
     rng = np.random.default_rng(seed)
@@ -139,6 +144,18 @@ def check_layer(
                 gates=gates,
                 step_axis=0 if name == "x" else None,
             )
+        )
+    if per_step and L == 1 and D == 1:
+        report.rows += per_step_rows(
+            layer,
+            twin,
+            x,
+            tuple(s[:, :] for s in state),
+            dy,
+            dstate,
+            tol_abs,
+            rtol,
+            lambda name: tensor_gates(name, kind, **options),
         )
     return report
 

@@ -68,6 +68,10 @@ def test_the_issue_example_is_localised():
         assert [g for g, b in report[name].by_gate().items() if not b.ok] == ["g"]
     assert [b.step for b in report["x"].by_step() if not b.ok] == [0]
     assert "candidate cell g" in "\n".join(report.failures())
+    for name in ("weight_ih_l0 by step", "bias_hh_l0 by step"):
+        row = report[name]  # each step run alone: every run is a "t = 0", so every step fails
+        assert row.error.shape[0] == 5 and not any(b.ok for b in row.by_step())
+        assert [g for g, b in row.by_gate().items() if not b.ok] == ["g"]
 
 
 def test_df_with_c_spreads_back_in_time_but_starts_at_f():
@@ -77,6 +81,9 @@ def test_df_with_c_spreads_back_in_time_but_starts_at_f():
         b.max_rel_err for b in report["bias_ih_l0"].by_gate().values()
     )
     assert [b.ok for b in report["x"].by_step()][-1] is False  # the last step is already wrong
+    per_step = report["weight_hh_l0 by step"]  # teacher-forced: f at every step, and only f
+    assert [g for g, b in per_step.by_gate().items() if not b.ok] == ["f"]
+    assert not any(b.ok for b in per_step.by_step())
 
 
 def test_unknown_kind_falls_back_to_finite_differences():
