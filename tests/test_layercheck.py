@@ -15,7 +15,7 @@ class HandWrittenLSTM(Module):
 
     KIND = "lstm"
 
-    def __init__(self, I, H, bug=None, bug_steps=None, rng=0):
+    def __init__(self, I, H, bug=None, bug_steps=None, rng=0, loop_bug=None):
         rng = np.random.default_rng(rng)
         for name, shape in dict(
             weight_ih_l0=(4 * H, I),
@@ -24,7 +24,7 @@ class HandWrittenLSTM(Module):
             bias_hh_l0=(4 * H,),
         ).items():
             setattr(self, name, Parameter(rng.uniform(-0.6, 0.6, shape)))
-        self.bug, self.bug_steps = bug, bug_steps
+        self.bug, self.bug_steps, self.loop_bug = bug, bug_steps, loop_bug
 
     def w(self):
         return Weights(self.weight_ih_l0, self.weight_hh_l0, self.bias_ih_l0, self.bias_hh_l0)
@@ -43,10 +43,16 @@ class HandWrittenLSTM(Module):
         dx = np.zeros((len(dy), dy.shape[1], self.weight_ih_l0.shape[1]))
         for t in reversed(range(len(dy))):
             bug = self.bug if self.bug_steps is None or t in self.bug_steps else None
+            dh_in = dh if self.loop_bug != "dh from t+1 dropped" or t == len(dy) - 1 else 0
+            y_t = dy[t - 1] if self.loop_bug == "dy off by one step" and t > 0 else dy[t]
             dx[t], (dh, dc), g = lstm_backward(
-                (dh + dy[t], dc), self.caches[t], self.w().arrays(), bug=bug
+                (dh_in + y_t, dc), self.caches[t], self.w().arrays(), bug=bug
             )
-            self.w().accumulate(g)
+            if self.loop_bug == "grads assigned, not accumulated":
+                for p, g_part in zip(self.w()[:4], g[:4]):
+                    p.grad[...] = g_part
+            else:
+                self.w().accumulate(g)
         return dx, (dh[None], dc[None])
 
 
@@ -91,3 +97,15 @@ def test_unknown_kind_falls_back_to_finite_differences():
     assert report.ok and [r.name for r in report.rows] == ["weight", "bias", "x"]
     with pytest.raises(ValueError, match="kind must be"):
         gn.check_layer(HandWrittenLSTM(2, 3), kind="transformer")
+
+
+@pytest.mark.parametrize(
+    "loop_bug", ["dh from t+1 dropped", "dy off by one step", "grads assigned, not accumulated"]
+)
+def test_bugs_of_the_bptt_loop(loop_bug):
+    """Bugs outside the step: the full run fails, and every step run alone passes, which is
+    the sign that the step is right and the loop around it is not."""
+    report = gn.check_layer(HandWrittenLSTM(3, 4, loop_bug=loop_bug), T=4)
+    assert not report.ok
+    assert all(report[f"{n} by step"].ok for n in ("weight_ih_l0", "weight_hh_l0", "bias_hh_l0"))
+    assert not report["weight_hh_l0"].ok
