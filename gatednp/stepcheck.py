@@ -165,6 +165,8 @@ def check_step(
     Returns:
         a StepReport (`ok`, `report["weight_hh"].by_gate()`, `.blame()`, `print(report)`).
     """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
     cell = KINDS[kind]
     full = cell.check_options(**options)
     if reference not in ("textbook", "numeric"):

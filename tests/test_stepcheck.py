@@ -64,6 +64,10 @@ def test_a_declared_gate_order():
     assert not wrong.ok
     with pytest.raises(ValueError, match="ordering"):
         gn.check_step("lstm", step, backward, gate_order="ifox")
+    with pytest.raises(ValueError, match="kind must be"):
+        gn.check_step("mlp", step, backward)
+    with pytest.raises(ValueError, match="reference"):
+        gn.check_step("lstm", *textbook("lstm"), reference="torch")
 
 
 def test_a_bug_at_one_step_is_found_there():
