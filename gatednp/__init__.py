@@ -9,11 +9,14 @@ from .checkpoint import load, save
 from .gradcheck import GradcheckReport, gradcheck
 from .lab.introspect import gate_activations
 from .lab.models import GRUModel, LSTMModel
+from .layercheck import check_layer
 from .linear import Linear
 from .losses import huber_loss, l1_loss, mse_loss
 from .module import Module, Parameter
+from .numgrad import numerical_gradient
 from .optim import SGD, Adam, clip_grad_norm
 from .recurrent import GRU, LSTM, RNN
+from .stepcheck import StepReport, check_step
 from .streaming import Stateful
 from .threads import get_num_threads, set_num_threads
 from .train import train
@@ -23,6 +26,7 @@ __all__ = [
     "LSTMModel", "GRUModel", "Stateful",
     "mse_loss", "l1_loss", "huber_loss", "Adam", "SGD", "clip_grad_norm",
     "gradcheck", "GradcheckReport", "gate_activations",
+    "numerical_gradient", "check_step", "StepReport", "check_layer",
     "save", "load",
     "train",
     "set_num_threads", "get_num_threads",

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from .lab import experiments, gradflow, variants
+from .lab import exercises, experiments, gradflow, variants
 from .lab.tasks import TASKS
 
 __all__ = ["main"]
@@ -20,7 +20,15 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _gradcheck_parser(sub) -> None:
-    p = sub.add_parser("gradcheck", help="finite-difference check of a layer's backward pass")
+    p = sub.add_parser(
+        "gradcheck",
+        help="check a backward pass: gatednp's layers, or yours (gradcheck file.py:MyLSTM)",
+    )
+    p.add_argument(
+        "target",
+        nargs="?",
+        help="your code: file.py[:Name] or module:Name (a step pair or a layer; usercheck.py)",
+    )
     p.add_argument(
         "--cell", choices=["lstm", "gru", "lstmcell", "grucell", "linear"], default="lstm"
     )
@@ -40,6 +48,11 @@ def _gradcheck_parser(sub) -> None:
 
 def _gradcheck(args: argparse.Namespace) -> int:
     from . import GRU, LSTM, GRUCell, Linear, LSTMCell, gradcheck
+
+    if args.target:
+        from .usercheck import run_check
+
+        return run_check(args.target, args.seed)
 
     rng = np.random.default_rng(args.seed)
     T, B, I, H = args.seq_len, args.batch, args.input_size, args.hidden_size
@@ -88,13 +101,20 @@ COMMANDS = {
 }
 
 
+def _check(target: str, seed: int) -> int:
+    from .usercheck import run_check
+
+    return run_check(target, seed)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gatednp", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for add_parser, _ in COMMANDS.values():
         add_parser(sub)
+    runners = {name: run for name, (_, run) in exercises.add_parsers(sub, _check).items()}
     args = parser.parse_args(argv)
-    return COMMANDS[args.command][1](args)
+    return {**{k: run for k, (_, run) in COMMANDS.items()}, **runners}[args.command](args)
 
 
 if __name__ == "__main__":  # pragma: no cover

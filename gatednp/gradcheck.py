@@ -26,32 +26,33 @@ import numpy as np
 
 from .cells import CellBase
 from .linear import Linear
+from .localize import ReportRows, TensorReport, format_table
 from .module import Module
+from .numgrad import numerical_gradient
+from .registry import KINDS
 
-__all__ = ["gradcheck", "GradcheckReport", "TensorReport"]
-
-
-@dataclass
-class TensorReport:
-    """One tensor's comparison: the largest absolute error and the error relative to scale."""
-
-    name: str
-    shape: tuple[int, ...]
-    max_abs_err: float
-    max_rel_err: float  # max |analytic − numeric| / max |numeric|
-    ok: bool
+__all__ = ["gradcheck", "GradcheckReport", "TensorReport", "tensor_gates"]
 
 
 @dataclass
-class GradcheckReport:
-    """Per-tensor results of `gradcheck`; `ok` is True when every tensor passes."""
+class GradcheckReport(ReportRows):
+    """Per-tensor results of `gradcheck`; `ok` is True when every tensor passes.
+
+    `report["weight_hh_l0"]` is that tensor's TensorReport (`.error`, `.by_gate()`,
+    `.by_step()`); `table()` is the gate × step table (x by time step).
+    """
 
     loss: float
     rows: list[TensorReport] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return all(r.ok for r in self.rows)
+    def table(self) -> str:
+        """One row per tensor and gate block, one column per time step of x ("all" elsewhere)."""
+        return format_table([r for r in self.rows if r.analytic is not None])
+
+    def failures(self) -> list[str]:
+        """A sentence per failing gate block: "weight_hh_l0, forget gate f, unit 1, column 0:
+        expected …, got …"."""
+        return [b.describe() for r in self.rows if r.analytic is not None for b in r.failures()]
 
     def __str__(self) -> str:
         lines = [f"{'tensor':<24} {'shape':<14} {'max abs err':>12} {'max rel err':>12}  result"]
@@ -61,6 +62,11 @@ class GradcheckReport:
             lines.append(
                 f"{r.name:<24} {shape:<14} {r.max_abs_err:>12.2e} {r.max_rel_err:>12.2e}  {verdict}"
             )
+        if not self.ok:  # where: the worst element of each failing gate block
+            ranked = sorted(self.rows, key=lambda r: not r.gates)
+            lines += [
+                b.describe() for r in ranked if r.analytic is not None for b in r.failures()[:1]
+            ]
         lines.append("all gradients agree" if self.ok else "GRADIENT CHECK FAILED")
         return "\n".join(lines)
 
@@ -118,6 +124,25 @@ class _Runner:
         return grads
 
 
+def tensor_gates(name: str, kind: str | None, **options) -> tuple[str, ...]:
+    """The gate blocks of a torch-named parameter's rows: weight_ih_l0 of an LSTM ->
+    ("i", "f", "g", "o"); a peephole weight_cf_l0 -> ("f",); () for anything else.
+
+    >>> tensor_gates("bias_hh_l1_reverse", "gru")
+    ('r', 'z', 'n')
+    """
+    if kind not in KINDS:
+        return ()
+    cell = KINDS[kind]
+    base = name.split(".")[-1].split("_l")[0]
+    gates = cell.gate_names(**{k: v for k, v in options.items() if k in cell.options})
+    if base in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        return gates
+    if base in ("weight_ci", "weight_cf", "weight_co"):
+        return (base[-1],)
+    return ()
+
+
 def _state_names(module: Module) -> tuple[str, ...]:
     kind = getattr(module, "kind", None)  # gatednp's layers and cells (registry.py)
     return kind.state if kind is not None else getattr(module, "STATE", ())
@@ -134,6 +159,7 @@ def gradcheck(
     rtol: float = 1e-5,
     directions: int = 0,
     seed: int = 0,
+    kind: str | None = None,
 ) -> GradcheckReport:
     """Check `module.backward` against central differences of a random projection loss.
 
@@ -148,9 +174,13 @@ def gradcheck(
         eps, atol, rtol: step and tolerances (see the module docstring).
         directions: 0 for every element; k > 0 for k random directions plus one per tensor.
         seed: seeds the projection R and the directions.
+        kind: "lstm", "gru" or "rnn" for your own layer, so its fused weights are read by gate
+            (gatednp's layers and cells say it themselves); with it, `module.cell_options`
+            if present.
 
     Returns:
-        a GradcheckReport with one row per parameter (torch names) and per input (x, h0, c0).
+        a GradcheckReport with one row per parameter (torch names) and per input (x, h0, c0),
+        each keeping its error array; weights by gate block, x by time step (layers).
     """
     params = dict(module.named_parameters())
     if any(p.data.dtype != np.float64 for p in params.values()):
@@ -187,38 +217,31 @@ def gradcheck(
 
     report = GradcheckReport(loss=L0)
     tol_abs = atol * max(1.0, abs(L0))
+    kind_obj = getattr(module, "kind", None)
+    kind_name = kind or getattr(kind_obj, "name", None)
+    options = getattr(module, "cell_options", {}) or {}
+    time_axis = 1 if getattr(module, "batch_first", False) else 0
     for name, a in arrays.items():
         g = analytic[name]
         if directions:
             us = [rng.standard_normal(a.shape) for _ in range(1 + directions)]
             numeric = np.array([_directional(loss, a, u, eps) for u in us])
             exact = np.array([float(np.vdot(g, u)) for u in us])
+            row = TensorReport.compare(name, exact, numeric, tol_abs, rtol, shape=a.shape)
         else:
-            numeric = _elementwise(loss, a, eps)
-            exact = g
-        err = np.abs(exact - numeric)
-        ok = bool(np.all(err <= tol_abs + rtol * np.abs(numeric)))
-        scale = float(np.max(np.abs(numeric))) if numeric.size else 0.0
-        max_err = float(err.max()) if err.size else 0.0
-        report.rows.append(
-            TensorReport(name, a.shape, max_err, max_err / scale if scale else max_err, ok)
-        )
+            numeric = numerical_gradient(lambda _: loss(), a, eps=eps)
+            by_time = name == "x" and runner.layer and a.ndim == 3
+            row = TensorReport.compare(
+                name,
+                g,
+                numeric,
+                tol_abs,
+                rtol,
+                gates=tensor_gates(name, kind_name, **options),
+                step_axis=time_axis if by_time else None,
+            )
+        report.rows.append(row)
     return report
-
-
-def _elementwise(loss, a: np.ndarray, eps: float) -> np.ndarray:
-    """Central differences of `loss` for every element of `a` (perturbed in place, restored)."""
-    numeric = np.empty_like(a)
-    flat, out = a.reshape(-1), numeric.reshape(-1)
-    for k in range(flat.size):
-        keep = flat[k]
-        flat[k] = keep + eps
-        plus = loss()
-        flat[k] = keep - eps
-        minus = loss()
-        flat[k] = keep
-        out[k] = (plus - minus) / (2 * eps)
-    return numeric
 
 
 def _directional(loss, a: np.ndarray, u: np.ndarray, eps: float) -> float:

@@ -66,3 +66,28 @@ def test_cells_and_dropout_layers():
 def test_refuses_float32():
     with pytest.raises(TypeError, match="float64"):
         gn.gradcheck(gn.GRU(2, 3, dtype=np.float32), np.zeros((2, 1, 2), np.float32))
+
+
+def test_rows_keep_their_arrays_by_gate_and_by_step(monkeypatch):
+    """A wrong bias gradient of the update gate only: the report names that gate and no other."""
+    from gatednp.engine import gru as gru_engine
+
+    original = gru_engine.backward
+
+    def wrong_backward(*args, **kwargs):
+        out = original(*args, **kwargs)
+        gru.bias_hh_l0.grad[3:6] *= 1.001  # the z block of H = 3
+        return out
+
+    monkeypatch.setattr(gru_engine, "backward", wrong_backward)
+    rng = np.random.default_rng(4)
+    gru = randomize(gn.GRU(2, 3, rng=rng), rng)
+    report = gn.gradcheck(gru, rng.standard_normal((4, 2, 2)))
+    row = report["bias_hh_l0"]
+    assert row.error.shape == (9,) and row.gates == ("r", "z", "n")
+    assert [g for g, b in row.by_gate().items() if not b.ok] == ["z"]
+    assert report["x"].ok and len(report["x"].by_step()) == 4
+    assert report.failures() and "update gate z" in report.failures()[0]
+    assert "bias_hh_l0" in report.table()
+    with pytest.raises(KeyError, match="no tensor"):
+        report["weight_hr_l0"]

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["MissingMatplotlib", "loss_curves", "gate_heatmaps", "gradient_norms"]
+__all__ = ["MissingMatplotlib", "loss_curves", "gate_heatmaps", "gradient_norms", "check_heatmap"]
 
 SIGMOID_GATES = set("ifozr")  # in [0, 1]; g, n, h lie in [-1, 1]; c is unbounded
 
@@ -146,6 +146,42 @@ def gradient_norms(
     ax.set_ylabel(ylabel or "mean ‖∂L/∂h_t‖")
     ax.set_title(title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")  # beside the lines
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def check_heatmap(report, path: str, *, title: str = "") -> str:
+    """A gradient check's table as a heatmap: rows tensor·gate, columns time steps, colour
+    log10 of the worst relative error (clipped to [−12, 1]), failing cells marked ×.
+
+    Args:
+        report: a StepReport or a GradcheckReport (rows without a time axis get one column).
+        path: the PNG to write.
+    """
+    plt = _pyplot()
+    rows = [r for r in report.rows if r.analytic is not None]
+    T = max((r.error.shape[r.step_axis] for r in rows if r.step_axis is not None), default=1)
+    labels, values, bad = [], [], []
+    for r in rows:
+        for gate in r.gates or (None,):
+            steps = range(r.error.shape[r.step_axis]) if r.step_axis is not None else [None]
+            blocks = [r.block(gate, t) for t in steps]
+            rel = [b.max_rel_err for b in blocks] + [np.nan] * (T - len(blocks))
+            labels.append(f"{r.name} {gate or ''}".strip())
+            values.append(np.log10(np.clip(np.nan_to_num(rel, nan=1e-16), 1e-16, None)))
+            bad.append([not b.ok for b in blocks] + [False] * (T - len(blocks)))
+    values = np.clip(np.array(values), -12, 1)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.5 * T, 0.3 * len(labels) + 1.2))
+    im = ax.imshow(values, aspect="auto", cmap="magma", vmin=-12, vmax=1, interpolation="nearest")
+    for i, j in zip(*np.nonzero(np.array(bad))):
+        ax.text(j, i, "×", ha="center", va="center", color="cyan")
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    ax.set_xticks(range(T))
+    ax.set_xlabel("time step")
+    fig.colorbar(im, ax=ax, pad=0.01, fraction=0.05, label="log10 relative error")
+    ax.set_title(title or ("all gradients agree" if report.ok else "gradient check failed"))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
