@@ -114,6 +114,8 @@ class CellBase(Module):
             check_shape(s, (H,) if unbatched else (B, H), name)
             state.append(s.reshape(B, H))
         x2 = x.reshape(B, self.input_size)
+        if self.training:  # the cache keeps copies: a loop may refill one buffer every step
+            x2, state = x2.copy(), [s.copy() for s in state]
         new, cache = self.kind.math.step(
             x2, tuple(state), self.weights().arrays(), **self.cell_options
         )

@@ -60,7 +60,7 @@ class Linear(Module):
         y = x2 @ self.weight.data.T
         if self.bias is not None:
             y += self.bias.data
-        self._x = x if self.training else None
+        self._x = np.array(x) if self.training else None  # a copy: x may change before backward
         return y.reshape(*x.shape[:-1], self.out_features)
 
     def backward(self, dy: np.ndarray) -> np.ndarray:

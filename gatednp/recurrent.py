@@ -169,7 +169,7 @@ class RNNBase(Module):
         """`forward` with its switches exposed, leaving the layer's own cache alone: returns
         (y, final state, the LayerCache or None). `keep_cache=True, dropout=False` is how
         gate introspection looks inside; `False, False` is one step of a stream."""
-        x, batched = time_major(self, x)
+        x, batched = time_major(self, x, own=keep_cache and lengths is None)
         T, B, _ = x.shape
         states = check_states(self, state, "hx", B, batched)
         packing = None if lengths is None else Packing(lengths, T, B, batched)
