@@ -10,9 +10,9 @@ One file holds everything a run needs to continue exactly where it stopped (no p
     optim/state/<i>/<buffer>   its per-parameter state (exp_avg, exp_avg_sq, step, ...)
     step               the number of steps taken;  meta  the user's keyword arguments (JSON)
 
-Writing goes to a temporary file in the target's directory, which is flushed, fsynced and then
-renamed over the target with `os.replace`: a crash at any moment leaves either the old file or the
-new one, never a mix. Reading checks everything before changing anything.
+Writing goes through atomic.py: a temporary file in the target's directory, flushed, fsynced and
+renamed over the target with `os.replace`, so a crash at any moment leaves either the old file or
+the new one, never a mix; only regular files are written (symlinks are followed). Reading checks everything before changing anything.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from .atomic import write_atomic
 from .module import MODULE_CLASSES, Module
 
 __all__ = ["save", "load", "Checkpoint", "CheckpointError", "CheckpointNotFoundError"]
@@ -122,27 +122,12 @@ def save(path: str | os.PathLike, model: Module, optimizer=None, *, step=None, *
     except (TypeError, ValueError) as e:
         raise TypeError(f"meta must be JSON-serialisable: {e}") from None
 
-    # Temporary file beside the target, flushed and fsynced, then renamed over it
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"save: the directory {directory!r} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            _write(f, arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
-        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomic(path, lambda f: _write(f, arrays))
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"save: {e}") from None
+    except ValueError as e:
+        raise ValueError(f"save: {e}") from None
 
 
 def _check_path(path) -> str:

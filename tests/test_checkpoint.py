@@ -243,3 +243,8 @@ def test_kill_during_write_leaves_the_previous_checkpoint(tmp_path):
     expected = gn.LSTM(3, 4, rng=0)
     for p, q in zip(expected.parameters(), ck.model.parameters()):
         assert np.array_equal(p.data, q.data)
+    # the killed writer's temporary file is still there; the next save removes it
+    (left,) = [name for name in os.listdir(tmp_path) if name != "run.ckpt"]
+    assert left.endswith(".tmp")
+    gn.save(path, expected)
+    assert os.listdir(tmp_path) == ["run.ckpt"]
