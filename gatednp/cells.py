@@ -106,8 +106,8 @@ class CellBase(Module):
             )
         unbatched = x.ndim == 1
         B, H = (1 if unbatched else x.shape[0]), self.hidden_size
-        if parts is None:
-            parts = tuple(np.zeros((B, H), dtype=dtype) for _ in self.kind.state)
+        if parts is None:  # zeros shaped like the input's batch: (H,) for unbatched input
+            parts = tuple(np.zeros((H,) if unbatched else (B, H), dtype) for _ in self.kind.state)
         state = []
         for s, name in zip(parts, self.kind.state, strict=True):
             s = check_float_array(s, name, dtype)

@@ -30,6 +30,21 @@ class BackwardError(RuntimeError, ValueError):
     A RuntimeError as in torch, and a ValueError like every other misuse of the API.
     """
 
+    @classmethod
+    def explain(cls, module: Module, last_forward: str | None) -> BackwardError:
+        """The error for `module.backward()` when `last_forward` (None: no forward yet; "eval";
+        "walked": already walked back) left nothing to walk back."""
+        why = {
+            None: "no forward has run yet",
+            "eval": "the last forward ran in eval mode, which keeps nothing for backward "
+            "(call .train() before the forward)",
+            "walked": "the last forward was already walked back (each forward can be walked "
+            "back once: run forward again)",
+        }[last_forward]
+        return cls(
+            f"{type(module).__name__}.backward() needs a forward pass in training mode: {why}"
+        )
+
 
 class Parameter:
     """A trainable array and the gradient accumulated into it by `backward`."""

@@ -12,7 +12,7 @@ import numpy as np
 
 from .checks import check_float_array, check_shape
 
-__all__ = ["time_major", "check_states", "state_parts", "public_state"]
+__all__ = ["time_major", "dy_time_major", "check_states", "state_parts", "public_state"]
 
 
 def time_major(layer, x, *, own: bool = False) -> tuple[np.ndarray, bool]:
@@ -40,6 +40,25 @@ def time_major(layer, x, *, own: bool = False) -> tuple[np.ndarray, bool]:
     if own and np.may_share_memory(out, x):
         out = out.copy()
     return out, batched
+
+
+def dy_time_major(layer, dy, y_shape: tuple[int, int, int], batched: bool) -> np.ndarray:
+    """dy, shaped like the output y (checked in that layout), -> time-major (T, B, ·)."""
+    dy = check_float_array(dy, "dy", layer.dtype)
+    T, B, F = y_shape
+    if not batched:
+        expected, layout = (T, F), "(T, features), unbatched"
+    elif layer.batch_first:
+        expected, layout = (B, T, F), "(B, T, features), batch_first"
+    else:
+        expected, layout = (T, B, F), "(T, B, features)"
+    if dy.shape != expected:
+        raise ValueError(
+            f"Expected dy shaped like the output y {layout}: {expected}, got {dy.shape}"
+        )
+    if not batched:
+        return dy[:, None, :]
+    return dy.transpose(1, 0, 2) if layer.batch_first else dy
 
 
 def check_states(layer, state, name: str, B: int, batched: bool) -> list[np.ndarray]:
