@@ -124,6 +124,14 @@ class Module:
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
 
+    def __repr__(self) -> str:
+        """torch's layout: the class, then each submodule on its own line, `(name): repr`."""
+        children = [(n, m) for n, m in vars(self).items() if isinstance(m, Module)]
+        if not children:
+            return f"{type(self).__name__}()"
+        lines = [f"  ({n}): " + repr(m).replace("\n", "\n  ") for n, m in children]
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
+
     def forward(self, *args, **kwargs):  # pragma: no cover - every layer overrides it
         raise NotImplementedError
 

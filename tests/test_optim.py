@@ -612,3 +612,13 @@ def test_clip_grad_norm_bounds_the_norm(grads, max_norm, norm_type):
     assert total == pytest.approx(np.linalg.norm(flat, norm_type), rel=1e-12, abs=1e-300)
     after = np.linalg.norm(np.concatenate([p.grad.ravel() for p in params]), norm_type)
     assert after <= max_norm * (1 + 1e-12) or after == pytest.approx(total)
+
+
+def test_repr_is_torchs_layout():
+    """print(optimizer) shows its hyperparameters as torch's does, not `<object at 0x…>`."""
+    opt = SGD([Parameter(np.zeros(2))], lr=0.1, momentum=0.9)
+    assert repr(opt) == (
+        "SGD (\nParameter Group 0\n    dampening: 0.0\n    lr: 0.1\n    maximize: False\n"
+        "    momentum: 0.9\n    nesterov: False\n    weight_decay: 0.0\n)"
+    )
+    assert repr(Adam([Parameter(np.zeros(2))])).startswith("Adam (\nParameter Group 0\n    amsgrad")
