@@ -52,6 +52,7 @@ class CellBase(Module):
         for name, p in params.items():
             setattr(self, name, p)
         self._caches: list = []
+        self._last_forward: str | None = None  # "train" or "eval": for backward's error
 
     def __repr__(self) -> str:
         defaults = {"peepholes": False, "forget_bias": None, **self.kind.options}
@@ -119,6 +120,7 @@ class CellBase(Module):
         new, cache = self.kind.math.step(
             x2, tuple(state), self.weights().arrays(), **self.cell_options
         )
+        self._last_forward = "train" if self.training else "eval"
         if self.training:
             self._caches.append((cache, unbatched))
         return tuple(np.array(s.reshape(H) if unbatched else s) for s in new)  # the cache keeps s
@@ -126,6 +128,8 @@ class CellBase(Module):
     def _walk_back(self, dstate: tuple) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
         """BPTT through the newest step not yet walked back: dstate' -> dx, dstate."""
         if not self._caches:
+            if self._last_forward == "eval":
+                raise BackwardError.explain(self, "eval")
             raise BackwardError(
                 f"{type(self).__name__}.backward() called more times than forward() in training mode"
             )

@@ -180,6 +180,7 @@ BACKWARD_CASES = [
     ("linear-after-eval-forward", lambda: after_forward(gn.Linear(3, 2).eval(), _x(5, 3)).backward(_x(5, 2)), "Linear.backward\\(\\) .* ran in eval mode"),
     ("lstmcell-before-forward", lambda: gn.LSTMCell(3, 4).backward((_x(2, 4), None)), "called more times than forward"),
     ("grucell-twice", lambda: [c := gn.GRUCell(3, 4), c(_x(2, 3)), c.backward(_x(2, 4)), c.backward(_x(2, 4))], "called more times than forward"),
+    ("grucell-after-eval-forward", lambda: [c := gn.GRUCell(3, 4).eval(), c(_x(2, 3)), c.backward(_x(2, 4))], "GRUCell.backward\\(\\) .* ran in eval mode"),
     ("rnn-before-forward", lambda: gn.RNN(3, 4).backward(_x(5, 2, 4)), "RNN.backward\\(\\) needs a forward pass"),
     ("rnncell-before-forward", lambda: gn.RNNCell(3, 4).backward(_x(2, 4)), "called more times than forward"),
     ("linear-before-forward", lambda: gn.Linear(3, 2).backward(_x(5, 2)), "needs a forward pass"),
