@@ -52,6 +52,7 @@ class CellBase(Module):
         for name, p in params.items():
             setattr(self, name, p)
         self._caches: list = []
+        self._last_forward: str | None = None  # "train" or "eval": for backward's error
 
     def __repr__(self) -> str:
         defaults = {"peepholes": False, "forget_bias": None, **self.kind.options}
@@ -106,17 +107,20 @@ class CellBase(Module):
             )
         unbatched = x.ndim == 1
         B, H = (1 if unbatched else x.shape[0]), self.hidden_size
-        if parts is None:
-            parts = tuple(np.zeros((B, H), dtype=dtype) for _ in self.kind.state)
+        if parts is None:  # zeros shaped like the input's batch: (H,) for unbatched input
+            parts = tuple(np.zeros((H,) if unbatched else (B, H), dtype) for _ in self.kind.state)
         state = []
         for s, name in zip(parts, self.kind.state, strict=True):
             s = check_float_array(s, name, dtype)
             check_shape(s, (H,) if unbatched else (B, H), name)
             state.append(s.reshape(B, H))
         x2 = x.reshape(B, self.input_size)
+        if self.training:  # the cache keeps copies: a loop may refill one buffer every step
+            x2, state = x2.copy(), [s.copy() for s in state]
         new, cache = self.kind.math.step(
             x2, tuple(state), self.weights().arrays(), **self.cell_options
         )
+        self._last_forward = "train" if self.training else "eval"
         if self.training:
             self._caches.append((cache, unbatched))
         return tuple(np.array(s.reshape(H) if unbatched else s) for s in new)  # the cache keeps s
@@ -124,6 +128,8 @@ class CellBase(Module):
     def _walk_back(self, dstate: tuple) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
         """BPTT through the newest step not yet walked back: dstate' -> dx, dstate."""
         if not self._caches:
+            if self._last_forward == "eval":
+                raise BackwardError.explain(self, "eval")
             raise BackwardError(
                 f"{type(self).__name__}.backward() called more times than forward() in training mode"
             )

@@ -2,17 +2,20 @@
 
 One file holds everything a run needs to continue exactly where it stopped (no pickle anywhere):
 
-    format             "gatednp-checkpoint/1"
+    format             "gatednp-checkpoint/2";  digest  SHA-256 of all the others (ckptfile.py)
     model/class        the model's class name;  model/config  its constructor arguments (JSON)
     param/<name>       every parameter, by torch's name, in the model's dtype
     rng/<module>       bit_generator.state (JSON) of every np.random.Generator a module keeps
     optim/class        the optimizer's class name;  optim/param_groups  its hyperparameters (JSON)
     optim/state/<i>/<buffer>   its per-parameter state (exp_avg, exp_avg_sq, step, ...)
+    extra/<module>/<name>  a module's own state beyond parameters (Stateful: its carried h, c)
     step               the number of steps taken;  meta  the user's keyword arguments (JSON)
 
-Writing goes to a temporary file in the target's directory, which is flushed, fsynced and then
-renamed over the target with `os.replace`: a crash at any moment leaves either the old file or the
-new one, never a mix. Reading checks everything before changing anything.
+Writing goes through atomic.py: a temporary file in the target's directory, flushed, fsynced and
+renamed over the target with `os.replace`, so a crash at any moment leaves either the old file or
+the new one, never a mix; only regular files are written (symlinks are followed). Reading
+(ckptfile.py) proves the file whole before parsing it, and `load` checks every entry before it
+changes anything.
 """
 
 from __future__ import annotations
@@ -20,30 +23,22 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from .module import MODULE_CLASSES, Module
+from .atomic import write_atomic
+from .ckptfile import CheckpointError, CheckpointNotFoundError, read, seal, to_json
+from .module import MODULE_CLASSES, Module, parameter_budget
 
 __all__ = ["save", "load", "Checkpoint", "CheckpointError", "CheckpointNotFoundError"]
-
-FORMAT = "gatednp-checkpoint/1"
-
-
-class CheckpointError(ValueError):
-    """The file is not a readable gatednp checkpoint, or does not fit the model/optimizer."""
-
-
-class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
-    """There is no file at the path given to `load`."""
 
 
 @dataclass
 class Checkpoint:
-    """What `load` restored: the model and optimizer (updated in place), the step and the meta."""
+    """What `load` restored: the model, the optimizer passed to `load` (None if none was; the
+    stored optimizer state is only restored into one), the step and the meta."""
 
     model: Module
     optimizer: Any = None
@@ -51,15 +46,24 @@ class Checkpoint:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _named_rngs(module: Module, prefix: str = "") -> dict[str, np.random.Generator]:
-    """Every Generator kept by `module` or a submodule (attribute `rng`), by module path."""
-    found = {}
-    if isinstance(getattr(module, "rng", None), np.random.Generator):
-        found[prefix.rstrip(".") or "."] = module.rng
+def _named_modules(module: Module, prefix: str = "") -> dict[str, Module]:
+    """`module` and every submodule (attributes), by path: "." for the model itself."""
+    found = {prefix.rstrip(".") or ".": module}
     for name, value in vars(module).items():
         if isinstance(value, Module):
-            found.update(_named_rngs(value, prefix + name + "."))
+            found.update(_named_modules(value, prefix + name + "."))
     return found
+
+
+def _named_rngs(module: Module) -> dict[str, np.random.Generator]:
+    """Every Generator kept by `module` or a submodule (attribute `rng`), by module path."""
+    found = _named_modules(module).items()
+    return {k: m.rng for k, m in found if isinstance(getattr(m, "rng", None), np.random.Generator)}
+
+
+def _with_extra_state(module: Module) -> dict[str, Module]:
+    """The modules that keep state beyond parameters (`get_extra_state`, as in torch)."""
+    return {k: m for k, m in _named_modules(module).items() if hasattr(m, "get_extra_state")}
 
 
 def _config(model: Module) -> dict[str, Any]:
@@ -86,7 +90,8 @@ def save(path: str | os.PathLike, model: Module, optimizer=None, *, step=None, *
     """Write `model` (and `optimizer`, step, RNG states, meta) to exactly `path`, atomically.
 
     Args:
-        path: the file to write; no suffix is added. Its directory must exist.
+        path: the file to write (a regular file or a symlink to one; no suffix is added). Its
+            directory must exist. A new file's mode follows the umask; a file's mode is kept.
         model: a gatednp Module.
         optimizer: an optimizer over the model's parameters, or None.
         step: the number of steps taken; default: the optimizer's step count (or 0).
@@ -96,18 +101,20 @@ def save(path: str | os.PathLike, model: Module, optimizer=None, *, step=None, *
     if not isinstance(model, Module):
         raise TypeError(f"model must be a gatednp Module, got {type(model).__name__}")
     arrays: dict[str, np.ndarray] = {
-        "format": np.array(FORMAT),
         "model/class": np.array(type(model).__name__),
-        "model/config": np.array(json.dumps(_config(model))),
+        "model/config": to_json(_config(model), "the model's config"),
     }
     for name, p in model.named_parameters():
         arrays[f"param/{name}"] = np.asarray(p.data)
     for name, rng in _named_rngs(model).items():
-        arrays[f"rng/{name}"] = np.array(json.dumps(rng.bit_generator.state))
+        arrays[f"rng/{name}"] = to_json(rng.bit_generator.state, f"RNG {name}")
+    for name, module in _with_extra_state(model).items():
+        for key, value in module.get_extra_state().items():
+            arrays[f"extra/{name}/{key}"] = np.asarray(value)
     if optimizer is not None:
         sd = optimizer.state_dict()
         arrays["optim/class"] = np.array(type(optimizer).__name__)
-        arrays["optim/param_groups"] = np.array(json.dumps(sd["param_groups"]))
+        arrays["optim/param_groups"] = to_json(sd["param_groups"], "the optimizer's param_groups")
         for i, entry in sd["state"].items():
             for name, value in entry.items():
                 arrays[f"optim/state/{i}/{name}"] = np.asarray(value)
@@ -117,32 +124,14 @@ def save(path: str | os.PathLike, model: Module, optimizer=None, *, step=None, *
     if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
         raise ValueError(f"step must be an int ≥ 0, got {step!r}")
     arrays["step"] = np.array(step, dtype=np.int64)
+    arrays["meta"] = to_json(meta, "meta", allow_nan=False)
+    seal(arrays)
     try:
-        arrays["meta"] = np.array(json.dumps(meta, allow_nan=False))
-    except (TypeError, ValueError) as e:
-        raise TypeError(f"meta must be JSON-serialisable: {e}") from None
-
-    # Temporary file beside the target, flushed and fsynced, then renamed over it
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"save: the directory {directory!r} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write(f, arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
-        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        write_atomic(path, lambda f: _write(f, arrays))
+    except FileNotFoundError as e:
+        raise FileNotFoundError(f"save: {e}") from None
+    except ValueError as e:
+        raise ValueError(f"save: {e}") from None
 
 
 def _check_path(path) -> str:
@@ -151,45 +140,40 @@ def _check_path(path) -> str:
     return os.fspath(path)
 
 
-def _read(path: str) -> dict[str, np.ndarray]:
-    """Every array of the file, fully read (so a bad CRC shows here), or CheckpointError."""
-    if not os.path.isfile(path):
-        raise CheckpointNotFoundError(f"no checkpoint file at {path!r}")
-    try:
-        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as f:
-            arrays = {key: f[key] for key in f.files}
-    except Exception as e:  # zipfile, numpy and OS errors alike mean an unreadable file
-        raise CheckpointError(
-            f"{path!r} is not a readable gatednp checkpoint (truncated or corrupted?): "
-            f"{type(e).__name__}: {e}"
-        ) from e
-    if "format" not in arrays or str(arrays["format"]) != FORMAT:
-        found = str(arrays["format"]) if "format" in arrays else "no 'format' entry"
-        raise CheckpointError(f"{path!r}: expected format {FORMAT!r}, got {found!r}")
-    return arrays
-
-
-def _text(arrays: dict, key: str, path: str, default=None):
-    """The JSON entry `key`, decoded; CheckpointError naming the key if absent or malformed."""
+def _text(arrays: dict, key: str, path: str, kind: type = dict):
+    """The JSON entry `key`, decoded and of type `kind`; CheckpointError naming the key."""
     if key not in arrays:
-        if default is not None:
-            return default
         raise CheckpointError(f"{path!r}: the entry {key!r} is missing")
     try:
-        return json.loads(str(arrays[key]))
+        value = json.loads(str(arrays[key]))
     except ValueError as e:
         raise CheckpointError(f"{path!r}: the entry {key!r} is not valid JSON: {e}") from None
+    if not isinstance(value, kind):
+        raise CheckpointError(
+            f"{path!r}: the entry {key!r} should hold a {kind.__name__}, got {type(value).__name__}"
+        )
+    return value
 
 
-def _build(class_name: str, config: dict, path: str) -> Module:
-    """A new gatednp model of the stored class and constructor arguments."""
+def _step(arrays: dict, path: str) -> int:
+    a = arrays["step"]
+    if a.shape != () or a.dtype.kind not in "iu" or int(a) < 0:
+        raise CheckpointError(f"{path!r}: 'step' should be one integer ≥ 0, got {a!r}")
+    return int(a)
+
+
+def _build(class_name: str, config: dict, arrays: dict, path: str) -> Module:
+    """A new gatednp model of the stored class and constructor arguments, allowed no more
+    parameter values than the file holds."""
     cls = MODULE_CLASSES.get(class_name)
     if not (isinstance(cls, type) and issubclass(cls, Module)):
         raise CheckpointError(
             f"{path!r} holds a {class_name}, which is not a gatednp class: pass a model to load into"
         )
+    stored = sum(a.size for k, a in arrays.items() if k.startswith("param/"))
     try:
-        return cls(**config)
+        with parameter_budget(stored, "the file"):
+            return cls(**config)
     except (TypeError, ValueError) as e:
         raise CheckpointError(f"{path!r}: cannot rebuild {class_name}(**{config}): {e}") from e
 
@@ -202,22 +186,23 @@ def load(path: str | os.PathLike, model: Module | None = None, optimizer=None) -
         model: the model to load into; it must be of the stored class with the same
             constructor arguments and dtype. None: build one from the stored class and config.
         optimizer: an optimizer of the stored class over `model.parameters()`, or None (the
-            stored optimizer state is then ignored).
+            stored optimizer state is then ignored, and `Checkpoint.optimizer` is None).
 
     Returns:
         A `Checkpoint` with the model, the optimizer, the step and the meta.
 
     Raises:
         CheckpointNotFoundError: no file at `path`.
-        CheckpointError: the file is truncated, corrupted or not a checkpoint, or was written
-            by another architecture or optimizer. Nothing has been changed in that case.
+        CheckpointError: the file is truncated, corrupted, incomplete or not a checkpoint, or
+            was written by another architecture or optimizer. Nothing has been changed then.
     """
     path = _check_path(path)
-    arrays = _read(path)
-    class_name = str(arrays.get("model/class", ""))
+    arrays = read(path)
+    class_name = str(arrays["model/class"])
     config = _text(arrays, "model/config", path)
+    step, meta = _step(arrays, path), _text(arrays, "meta", path)
     if model is None:
-        model = _build(class_name, config, path)
+        model = _build(class_name, config, arrays, path)
     elif not isinstance(model, Module):
         raise TypeError(f"model must be a gatednp Module or None, got {type(model).__name__}")
 
@@ -246,9 +231,13 @@ def load(path: str | os.PathLike, model: Module | None = None, optimizer=None) -
     if rng_states.keys() != rngs.keys():
         problems.append(f"RNGs: the file has {sorted(rng_states)}, the model {sorted(rngs)}")
     for name in rngs.keys() & rng_states.keys():
-        kind = rngs[name].bit_generator.state["bit_generator"]
-        if rng_states[name].get("bit_generator") != kind:
-            problems.append(f"RNG {name}: expected a {kind} state")
+        try:  # on a scratch generator of the same kind: a bad state fails here, not later
+            type(rngs[name].bit_generator)().state = rng_states[name]
+        except (TypeError, ValueError, KeyError) as e:
+            problems.append(
+                f"RNG {name}: not a {type(rngs[name].bit_generator).__name__} state: {e!r}"
+            )
+    extra = _extra_states(model, arrays, problems)
     if problems:
         raise CheckpointError(
             f"{path!r} does not fit {type(model).__name__}: " + "; ".join(problems)
@@ -261,13 +250,29 @@ def load(path: str | os.PathLike, model: Module | None = None, optimizer=None) -
     if optim_state is not None:
         try:
             optimizer.load_state_dict(optim_state)
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, KeyError, AttributeError, IndexError) as e:
             model.load_state_dict(before)
             raise CheckpointError(f"{path!r}: the optimizer state does not fit: {e}") from e
     for name, rng in rngs.items():
         rng.bit_generator.state = rng_states[name]
-    step = int(arrays["step"]) if "step" in arrays else 0
-    return Checkpoint(model, optimizer, step, _text(arrays, "meta", path, default={}))
+    for module, value in extra:
+        module.set_extra_state(value)
+    return Checkpoint(model, optimizer, step, meta)
+
+
+def _extra_states(model: Module, arrays: dict, problems: list[str]) -> list:
+    """(module, its extra-state entries, checked) for every module that keeps one; problems
+    noted."""
+    out = []
+    for name, module in _with_extra_state(model).items():
+        prefix = f"extra/{name}/"
+        entries = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+        try:
+            module.check_extra_state(entries)
+            out.append((module, entries))
+        except (TypeError, ValueError) as e:
+            problems.append(f"the state of {name}: {e}")
+    return out
 
 
 def _optimizer_state(arrays: dict, optimizer, path: str) -> dict:
@@ -282,6 +287,9 @@ def _optimizer_state(arrays: dict, optimizer, path: str) -> dict:
     state: dict[int, dict[str, Any]] = {}
     for key, value in arrays.items():
         if key.startswith("optim/state/"):
-            i, name = key[len("optim/state/") :].split("/", 1)
+            i, _, name = key[len("optim/state/") :].partition("/")
+            bad_step = name == "step" and (value.shape != () or value.dtype.kind not in "iu")
+            if not i.isdigit() or not name or bad_step:
+                raise CheckpointError(f"{path!r}: unexpected entry {key!r} {value.dtype}")
             state.setdefault(int(i), {})[name] = int(value) if name == "step" else value
-    return {"state": state, "param_groups": _text(arrays, "optim/param_groups", path)}
+    return {"state": state, "param_groups": _text(arrays, "optim/param_groups", path, list)}

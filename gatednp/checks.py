@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 __all__ = [
@@ -40,13 +42,19 @@ def check_dtype(dtype) -> np.dtype:
 def check_float_array(x, name: str, dtype: np.dtype) -> np.ndarray:
     """`x` as an ndarray of exactly the module's float dtype (no silent cast)."""
     if not isinstance(x, np.ndarray):
-        raise TypeError(f"{name} must be a NumPy array, got {type(x).__name__}")
+        hint = ""
+        if hasattr(x, "detach") and hasattr(x, "numpy"):  # a torch tensor
+            hint = f": pass {name}.detach().numpy() (gatednp runs on NumPy arrays)"
+        elif isinstance(x, (list, tuple)):
+            hint = f": pass np.asarray({name}, dtype=...)"
+        raise TypeError(f"{name} must be a NumPy array, got {type(x).__name__}{hint}")
     if x.dtype.kind != "f":  # np.issubdtype(x.dtype, np.floating), 1.5 µs cheaper per call
         raise TypeError(f"{name} must be a floating-point array, got dtype {x.dtype}")
     if x.dtype != dtype:
         raise ValueError(
             f"{name} has dtype {x.dtype} but the module's parameters are {np.dtype(dtype)}; "
-            f"convert one of them (no silent cast)"
+            f"convert one of them (no silent cast): {name}.astype(np.{np.dtype(dtype)}), or "
+            f"build the layers with dtype=np.{x.dtype}"
         )
     return x
 
@@ -56,12 +64,20 @@ def check_shape(a: np.ndarray, expected: tuple[int, ...], name: str) -> None:
         raise ValueError(f"Expected {name} size {expected}, got {a.shape}")
 
 
-def check_dropout(dropout) -> float:
-    """A dropout probability in [0, 1), as a float."""
+def check_dropout(dropout, num_layers: int = 2) -> float:
+    """A dropout probability in [0, 1), as a float; warns, as torch does, when it cannot act
+    (dropout is applied between layers: one layer has none)."""
     if not isinstance(dropout, (int, float, np.integer, np.floating)) or isinstance(dropout, bool):
         raise TypeError(f"dropout must be a number in [0, 1), got {type(dropout).__name__}")
     if not 0 <= dropout < 1:
         raise ValueError(f"dropout must be a number in [0, 1), got {dropout}")
+    if dropout > 0 and num_layers == 1:
+        warnings.warn(
+            "dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+            f"expects num_layers greater than 1, but got dropout={dropout} and num_layers=1",
+            UserWarning,
+            stacklevel=4,
+        )
     return float(dropout)
 
 

@@ -45,10 +45,12 @@ class Linear(Module):
             init_uniform(rng, (out_features,), bound, dtype) if bias else None
         )
         self._x: np.ndarray | None = None
+        self._last_forward: str | None = None  # None, "train", "eval", "walked" (backward's error)
 
     def __repr__(self) -> str:
         return f"Linear(in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None})"
 
+    @np.errstate(invalid="ignore", over="ignore")  # inf/nan in, nan out, silently as torch
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x (..., in_features) -> (..., out_features)."""
         x = check_float_array(x, "input", self.weight.data.dtype)
@@ -60,22 +62,22 @@ class Linear(Module):
         y = x2 @ self.weight.data.T
         if self.bias is not None:
             y += self.bias.data
-        self._x = x if self.training else None
+        self._x = np.array(x) if self.training else None  # a copy: x may change before backward
+        self._last_forward = "train" if self.training else "eval"
         return y.reshape(*x.shape[:-1], self.out_features)
 
+    @np.errstate(invalid="ignore", over="ignore")
     def backward(self, dy: np.ndarray) -> np.ndarray:
         """dy (..., out_features) -> dx (..., in_features); accumulates dW and db."""
         x = self._x
         if x is None:
-            raise BackwardError(
-                "Linear.backward() needs a forward pass in training mode first (once per forward)"
-            )
+            raise BackwardError.explain(self, self._last_forward)
         dy = check_float_array(dy, "dy", self.weight.data.dtype)
         if dy.shape != (*x.shape[:-1], self.out_features):
             raise ValueError(
                 f"Expected dy of shape {(*x.shape[:-1], self.out_features)}, got {dy.shape}"
             )
-        self._x = None
+        self._x, self._last_forward = None, "walked"
         dy2 = dy.reshape(-1, self.out_features)
         self.weight.grad += dy2.T @ x.reshape(-1, self.in_features)
         if self.bias is not None:

@@ -10,13 +10,17 @@ do the same and never rebind either, so an array taken from a parameter stays it
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, NamedTuple
 
 import numpy as np
 
 __all__ = [
-    "Parameter", "Module", "Weights", "BackwardError", "init_uniform", "as_rng", "MODULE_CLASSES"
+    "Parameter", "Module", "Weights", "BackwardError", "init_uniform", "as_rng", "MODULE_CLASSES",
+    "parameter_budget",
 ]  # fmt: skip
 
 
@@ -25,6 +29,21 @@ class BackwardError(RuntimeError, ValueError):
 
     A RuntimeError as in torch, and a ValueError like every other misuse of the API.
     """
+
+    @classmethod
+    def explain(cls, module: Module, last_forward: str | None) -> BackwardError:
+        """The error for `module.backward()` when `last_forward` (None: no forward yet; "eval";
+        "walked": already walked back) left nothing to walk back."""
+        why = {
+            None: "no forward has run yet",
+            "eval": "the last forward ran in eval mode, which keeps nothing for backward "
+            "(call .train() before the forward)",
+            "walked": "the last forward was already walked back (each forward can be walked "
+            "back once: run forward again)",
+        }[last_forward]
+        return cls(
+            f"{type(module).__name__}.backward() needs a forward pass in training mode: {why}"
+        )
 
 
 class Parameter:
@@ -59,10 +78,33 @@ def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
     )
 
 
+_BUDGET: ContextVar[list | None] = ContextVar("gatednp_parameter_budget", default=None)
+
+
+@contextmanager
+def parameter_budget(values: int, source: str):
+    """Within the block, modules may create at most `values` parameter entries in all, checked
+    before allocating: a checkpoint's config cannot make `load` allocate more than the file
+    (`source`) holds."""
+    token = _BUDGET.set([values, values, source])
+    try:
+        yield
+    finally:
+        _BUDGET.reset(token)
+
+
 def init_uniform(
     rng: np.random.Generator, shape: tuple[int, ...], bound: float, dtype
 ) -> Parameter:
     """torch's recurrent and linear init: every entry drawn from U(-bound, bound)."""
+    budget = _BUDGET.get()
+    if budget is not None:
+        budget[0] -= math.prod(shape)
+        if budget[0] < 0:
+            raise ValueError(
+                f"the model would have more parameters than the {budget[1]} values {budget[2]} "
+                f"holds (asked for a parameter of shape {shape}); nothing that large is allocated"
+            )
     return Parameter(rng.uniform(-bound, bound, size=shape).astype(dtype))
 
 
@@ -81,6 +123,14 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        """torch's layout: the class, then each submodule on its own line, `(name): repr`."""
+        children = [(n, m) for n, m in vars(self).items() if isinstance(m, Module)]
+        if not children:
+            return f"{type(self).__name__}()"
+        lines = [f"  ({n}): " + repr(m).replace("\n", "\n  ") for n, m in children]
+        return f"{type(self).__name__}(\n" + "\n".join(lines) + "\n)"
 
     def forward(self, *args, **kwargs):  # pragma: no cover - every layer overrides it
         raise NotImplementedError

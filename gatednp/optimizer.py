@@ -170,6 +170,12 @@ class Optimizer:
     def _validate(self, group: Mapping[str, Any]) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def __repr__(self) -> str:
+        """torch's layout: the class, then the group's hyperparameters in name order."""
+        group = self.param_groups[0]
+        rows = "".join(f"    {k}: {group[k]}\n" for k in sorted(group) if k != "params")
+        return f"{type(self).__name__} (\nParameter Group 0\n{rows})"
+
     def state_dict(self) -> dict[str, Any]:
         """The optimizer's state in torch's layout, as copies.
 

@@ -19,15 +19,13 @@ from .checks import (
     check_dropout,
     check_dtype,
     check_flags,
-    check_float_array,
     check_proj_size,
-    check_shape,
     check_sizes,
 )  # fmt: skip
 from .module import BackwardError, Module, Weights, as_rng
 from .packing import Packing
 from .registry import GRU_KIND, LSTM_KIND, RNN_KIND, CellKind, check_lstm_extras
-from .shapes import check_states, public_state, time_major
+from .shapes import check_states, dy_time_major, public_state, time_major
 
 __all__ = ["RNNBase", "LSTM", "GRU", "RNN", "LayerCache"]
 
@@ -68,6 +66,7 @@ class RNNBase(Module):
     """
 
     kind: CellKind
+    _last_forward: str | None = None  # None, "train", "eval" or "walked" (for backward's error)
 
     def __init__(
         self,
@@ -89,7 +88,11 @@ class RNNBase(Module):
         check_sizes(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
         check_flags(bias=bias, batch_first=batch_first, bidirectional=bidirectional)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.bias, self.batch_first, self.dropout = bias, batch_first, check_dropout(dropout)
+        self.bias, self.batch_first, self.dropout = (
+            bias,
+            batch_first,
+            check_dropout(dropout, num_layers),
+        )
         self.bidirectional = bidirectional
         self.proj_size = check_proj_size(proj_size, hidden_size)
         self.dtype = check_dtype(dtype)
@@ -159,17 +162,19 @@ class RNNBase(Module):
             y (T, B, D·H_out) (batch-first / unbatched like x), and the final state shaped like
             the initial one: (h_n, c_n) for an LSTM, h_n otherwise.
         """
-        self._cache = None  # a stale cache must never meet the next backward
+        self._cache, self._last_forward = None, None  # a stale cache must never meet backward
         y, state_n, self._cache = self.run(
             x, state, lengths, keep_cache=self.training, dropout=self.training
         )
+        self._last_forward = "train" if self.training else "eval"
         return y, state_n
 
+    @np.errstate(invalid="ignore", over="ignore")  # inf/nan in, nan out, silently as torch
     def run(self, x: np.ndarray, state=None, lengths=None, *, keep_cache: bool, dropout: bool):
         """`forward` with its switches exposed, leaving the layer's own cache alone: returns
         (y, final state, the LayerCache or None). `keep_cache=True, dropout=False` is how
         gate introspection looks inside; `False, False` is one step of a stream."""
-        x, batched = time_major(self, x)
+        x, batched = time_major(self, x, own=keep_cache and lengths is None)
         T, B, _ = x.shape
         states = check_states(self, state, "hx", B, batched)
         packing = None if lengths is None else Packing(lengths, T, B, batched)
@@ -221,6 +226,7 @@ class RNNBase(Module):
             y = y[:, 0]
         return y, public_state(final, batched), cache
 
+    @np.errstate(invalid="ignore", over="ignore")
     def backward(self, dy: np.ndarray, dstate=None):
         """BPTT through the whole stack for the last `forward`; accumulates parameter grads.
 
@@ -234,20 +240,12 @@ class RNNBase(Module):
         """
         ctx = self._cache
         if ctx is None:
-            raise BackwardError(
-                f"{type(self).__name__}.backward() needs a forward pass in training mode first "
-                f"(each forward can be walked back once; eval() keeps no cache)"
-            )
+            raise BackwardError.explain(self, self._last_forward)
         batched, packing = ctx.batched, ctx.packing
         B = ctx.y_shape[1]
-        dy = check_float_array(dy, "dy", self.dtype)
-        if not batched:
-            dy = dy[:, None, :]
-        elif self.batch_first:
-            dy = dy.transpose(1, 0, 2)
-        check_shape(dy, ctx.y_shape, "dy (time-major)")
+        dy = dy_time_major(self, dy, ctx.y_shape, batched)
         dstates = check_states(self, dstate, "dstate", B, batched)
-        self._cache = None
+        self._cache, self._last_forward = None, "walked"
 
         if packing is not None:
             dy = dy[:, packing.order] * packing.valid

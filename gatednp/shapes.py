@@ -12,11 +12,14 @@ import numpy as np
 
 from .checks import check_float_array, check_shape
 
-__all__ = ["time_major", "check_states", "state_parts", "public_state"]
+__all__ = ["time_major", "dy_time_major", "check_states", "state_parts", "public_state"]
 
 
-def time_major(layer, x) -> tuple[np.ndarray, bool]:
-    """x -> ((T, B, I) C-contiguous, batched?)."""
+def time_major(layer, x, *, own: bool = False) -> tuple[np.ndarray, bool]:
+    """x -> ((T, B, I) C-contiguous, batched?). With `own`, the result never shares memory
+    with the caller's array: what a forward keeps for backward must not change if the caller
+    writes into its input afterwards (NumPy has no version counter to detect it, as torch does;
+    one copy of the input is the cheapest sure protection, and is made only when needed)."""
     x = check_float_array(x, "input", layer.dtype)
     if x.ndim not in (2, 3):
         raise ValueError(
@@ -33,7 +36,29 @@ def time_major(layer, x) -> tuple[np.ndarray, bool]:
         x = x.transpose(1, 0, 2)
     if x.shape[0] == 0:
         raise ValueError("input has no time steps (T = 0); a sequence needs at least one step")
-    return np.ascontiguousarray(x), batched
+    out = np.ascontiguousarray(x)
+    if own and np.may_share_memory(out, x):
+        out = out.copy()
+    return out, batched
+
+
+def dy_time_major(layer, dy, y_shape: tuple[int, int, int], batched: bool) -> np.ndarray:
+    """dy, shaped like the output y (checked in that layout), -> time-major (T, B, ·)."""
+    dy = check_float_array(dy, "dy", layer.dtype)
+    T, B, F = y_shape
+    if not batched:
+        expected, layout = (T, F), "(T, features), unbatched"
+    elif layer.batch_first:
+        expected, layout = (B, T, F), "(B, T, features), batch_first"
+    else:
+        expected, layout = (T, B, F), "(T, B, features)"
+    if dy.shape != expected:
+        raise ValueError(
+            f"Expected dy shaped like the output y {layout}: {expected}, got {dy.shape}"
+        )
+    if not batched:
+        return dy[:, None, :]
+    return dy.transpose(1, 0, 2) if layer.batch_first else dy
 
 
 def check_states(layer, state, name: str, B: int, batched: bool) -> list[np.ndarray]:

@@ -58,6 +58,39 @@ class Stateful(Module):
         """Forget the carried state: the next call starts from zeros."""
         self.state = None
 
+    def get_extra_state(self) -> dict[str, np.ndarray]:
+        """The carried state by name ({} when there is none), for checkpoints (torch's hook)."""
+        if self.state is None:
+            return {}
+        parts = self.state if isinstance(self.state, tuple) else (self.state,)
+        return dict(zip(self.layer.kind.state, parts))
+
+    def check_extra_state(self, entries: dict[str, np.ndarray]):
+        """`get_extra_state()`'s output as a carried state, checked against the layer."""
+        if not entries:
+            return None
+        names, layer = self.layer.kind.state, self.layer
+        if set(entries) != set(names):
+            raise ValueError(f"expected the entries {list(names)}, got {sorted(entries)}")
+        L, parts = layer.num_layers * layer.num_directions, []
+        for name, size in zip(names, layer.state_sizes):
+            a = entries[name]
+            B = a.shape[1] if a.ndim == 3 else None
+            expected = (L, size) if B is None else (L, B, size)
+            if a.shape != expected or a.dtype != layer.dtype:
+                raise ValueError(
+                    f"expected {name} of shape {expected} and dtype {layer.dtype}, "
+                    f"got {a.shape} {a.dtype}"
+                )
+            parts.append(np.array(a))
+        if len({p.shape[:-1] for p in parts}) > 1:
+            raise ValueError(f"the parts {list(names)} differ in batch: {[p.shape for p in parts]}")
+        return tuple(parts) if len(parts) > 1 else parts[0]
+
+    def set_extra_state(self, entries: dict[str, np.ndarray]) -> None:
+        """Carry the state saved by `get_extra_state()` into the next call."""
+        self.state = self.check_extra_state(entries)
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """One chunk, shaped as the layer takes it -> its output; the final state is kept."""
         y, state = self.layer(x, self._carried(x))

@@ -19,7 +19,10 @@ NumPy's OpenBLAS to one thread for the whole process, and `set_num_threads(1)` g
 the count it had. With another BLAS, set its threads to 1 yourself (environment variable or
 threadpoolctl); gatednp warns that it could not.
 
-The split changes no result: each row goes through the same operations in the same order.
+What the split keeps equal: each row's gate math goes through the same operations in the same
+order, bit for bit. What it may not: a GEMM over a block of rows can be summed in another order
+by BLAS than over the whole batch (OpenBLAS: ~1e-14 apart in float64), so results with and
+without threads agree to rounding error, not always bit for bit.
 Problems too small to pay for the threads' overheads (which hold the GIL) run as one block:
 see `MIN_BLOCK_BYTES`, `MIN_LOOP_BYTES` and `MIN_BLOCK_MACS`.
 """

@@ -175,3 +175,19 @@ def test_structure(kind):
     np.testing.assert_array_equal(x, x_copy)
     for a, b in zip(parts(state), state_copy, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@kinds
+def test_unbatched_input_without_a_state(kind):
+    """torch accepts `cell(x)` with x of shape (I,): the state starts as zeros of shape (H,)."""
+    cell = CELL[kind](3, 4, rng=0)
+    x = np.random.default_rng(0).standard_normal(3)
+    out = parts(cell(x))
+    batched = parts(cell(x[None]))
+    for a, b in zip(out, batched, strict=True):
+        assert a.shape == (4,)
+        np.testing.assert_array_equal(a, b[0])
+    grad = tuple(np.ones(4) for _ in out) if PAIR[kind] else np.ones(4)
+    cell.backward(tuple(np.ones((1, 4)) for _ in out) if PAIR[kind] else np.ones((1, 4)))
+    dx, d0 = cell.backward(grad)
+    assert dx.shape == (3,) and all(p.shape == (4,) for p in parts(d0))

@@ -2,6 +2,7 @@
 
 import builtins
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -273,3 +274,40 @@ def test_gated_cells_solve_a_short_adding_problem(cell):
         out=lambda s: None,
     )
     assert r.solved_at is not None and r.test_loss < 0.02, f"{cell}: test MSE {r.test_loss:.4f}"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["experiment", "adding", "--cell", "lstm", "foo"], "argument --cell: invalid choice: 'foo'"),
+        (["experiment", "sine", "--steps", "-5"], "argument --steps: expected an integer > 0, got '-5'"),
+        (["experiment", "copy", "--hidden", "0"], "argument --hidden: expected an integer > 0"),
+        (["experiment", "sine", "--lr", "nan"], "argument --lr: expected a number > 0"),
+        (["gradcheck", "--lengths", "9", "9", "9"], r"gradcheck: error: lengths must lie in \[1, T=5\]"),
+        (["gradcheck", "-T", "-1"], "argument --seq-len/-T: expected an integer > 0"),
+    ],
+)  # fmt: skip
+def test_cli_refuses_bad_arguments_before_running(capsys, argv, message):
+    """A usage error (exit status 2, one line on stderr) before any training, not a traceback."""
+    with pytest.raises(SystemExit) as info:
+        cli.main(argv)
+    out = capsys.readouterr()
+    assert info.value.code == 2 and "training" not in out.out
+    assert re.search(message, out.err) and "Traceback" not in out.err
+
+
+@pytest.mark.parametrize("name", list(cli.EXPERIMENTS))
+def test_cli_experiment_help_names_defaults_cells_and_run_time(capsys, name):
+    with pytest.raises(SystemExit):
+        cli.main(["experiment", name, "--help"])
+    out = capsys.readouterr().out
+    about = cli.ABOUT[name]
+    assert about["summary"] in out and f"run time with the defaults: {about['time']}" in out
+    assert f"--steps {about['defaults']['steps']}" in out
+    assert "cells trained: " + " ".join(about["cells"]) in out
+
+
+def test_cli_demo_help_describes_it(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["demo", "--help"])
+    assert "predict the number after [10, 11]" in " ".join(capsys.readouterr().out.split())

@@ -4,7 +4,9 @@ clip_grad_norm."""
 
 from __future__ import annotations
 
+import json
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -504,6 +506,44 @@ def test_trajectory_matches_torch(name, config, dtype):
                 assert_close_per_tensor(sd[i][key], value.numpy(), rtol, atol, f"{key}[{i}]")
 
 
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "optimizers.npz"
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("c", range(len(TORCH_CONFIGS)), ids=lambda c: str(TORCH_CONFIGS[c]))
+def test_trajectory_matches_frozen_torch(c, dtype):
+    """The same comparison against torch.optim's trajectory frozen in tests/fixtures (written by
+    generate.py with torch 2.13.0): every tensor after every step, and the final state; runs
+    without torch."""
+    name, config = TORCH_CONFIGS[c]
+    with np.load(FIXTURE, allow_pickle=False) as f:
+        data = {k: f[k] for k in f.files}
+    assert json.loads(str(data["meta/config"]))["configs"][c] == [name, {
+        k: list(v) if isinstance(v, tuple) else v for k, v in config.items()
+    }]  # fmt: skip
+    n = len(SHAPES)
+    params = [Parameter(data[f"input/{dtype}/param{i}"].copy()) for i in range(n)]
+    grads = [data[f"input/{dtype}/grads{i}"] for i in range(n)]
+    opt = {"Adam": Adam, "SGD": SGD}[name](params, **config)
+    rtol, atol = TOLERANCES[np.dtype(dtype).type]
+    for t in range(len(grads[0])):
+        for p, g in zip(params, grads, strict=True):
+            p.grad[...] = g[t]
+        opt.step()
+        for i, p in enumerate(params):
+            ref = data[f"traj/{c}/{dtype}/{i}"][t]
+            assert p.data.dtype == ref.dtype
+            assert_close_per_tensor(p.data, ref, rtol, atol, f"step {t + 1}, param {i}")
+    sd = opt.state_dict()["state"]
+    prefix = f"state/{c}/{dtype}/"
+    for key in [k for k in data if k.startswith(prefix)]:
+        i, buffer = key[len(prefix) :].split("/")
+        if buffer == "step":
+            assert sd[int(i)]["step"] == data[key].item()
+        else:
+            assert_close_per_tensor(sd[int(i)][buffer], data[key], rtol, atol, key)
+
+
 def test_lr_changes_between_steps_match_torch():
     torch = pytest.importorskip("torch")
     grads = grad_sequence(10)
@@ -612,3 +652,13 @@ def test_clip_grad_norm_bounds_the_norm(grads, max_norm, norm_type):
     assert total == pytest.approx(np.linalg.norm(flat, norm_type), rel=1e-12, abs=1e-300)
     after = np.linalg.norm(np.concatenate([p.grad.ravel() for p in params]), norm_type)
     assert after <= max_norm * (1 + 1e-12) or after == pytest.approx(total)
+
+
+def test_repr_is_torchs_layout():
+    """print(optimizer) shows its hyperparameters as torch's does, not `<object at 0x…>`."""
+    opt = SGD([Parameter(np.zeros(2))], lr=0.1, momentum=0.9)
+    assert repr(opt) == (
+        "SGD (\nParameter Group 0\n    dampening: 0.0\n    lr: 0.1\n    maximize: False\n"
+        "    momentum: 0.9\n    nesterov: False\n    weight_decay: 0.0\n)"
+    )
+    assert repr(Adam([Parameter(np.zeros(2))])).startswith("Adam (\nParameter Group 0\n    amsgrad")

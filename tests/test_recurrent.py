@@ -143,6 +143,7 @@ def test_dropout_between_layers():
     # backward uses the forward's mask: finite differences with the rng rewound per forward
     gru = randomize(gn.GRU(2, 3, num_layers=2, dropout=0.4, rng=3), rng)
     assert gn.gradcheck(gru, x).ok
-    # single layer: torch ignores dropout (nothing between layers), and so do we
-    single = gn.GRU(2, 3, dropout=0.9, rng=4)
+    # single layer: torch ignores dropout (nothing between layers) with a warning, and so do we
+    with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
+        single = gn.GRU(2, 3, dropout=0.9, rng=4)
     np.testing.assert_array_equal(single(x)[0], single.eval()(x)[0])

@@ -109,3 +109,13 @@ def test_step_between_forward_and_backward_keeps_the_pending_backward():
     stream.step(x[0])  # an inference step in between
     dx, _ = stream.backward(dy)
     np.testing.assert_array_equal(dx, dx_expected)
+
+
+def test_repr_of_a_module_with_submodules_is_torchs_layout():
+    stream = gn.Stateful(gn.GRU(2, 3))
+    assert repr(stream) == "Stateful(\n  (layer): GRU(2, 3)\n)"
+    model = gn.LSTMModel(1, 4, 1)
+    assert repr(model) == (
+        "LSTMModel(\n  (lstm): LSTM(1, 4, batch_first=True)\n"
+        "  (fc): Linear(in_features=4, out_features=1, bias=True)\n)"
+    )

@@ -36,7 +36,8 @@ from .tasks import TASKS, Task
 
 __all__ = [
     "train", "RunResult", "evaluate", "summary", "apply_defaults",
-    "train_options", "write_plots", "add_parser", "run_training",
+    "train_options", "write_plots", "add_parser", "run_training", "positive_int", "positive_float",
+    "DEFAULTS",
 ]  # fmt: skip
 
 _say = functools.partial(print, flush=True)  # progress shows even when piped to a file
@@ -261,28 +262,67 @@ def write_plots(draw) -> None:
         print(f"no plot: {e}", file=sys.stderr)
 
 
-def add_parser(subparsers, names) -> argparse.ArgumentParser:
-    """Add the `experiment` subcommand, whose NAME is one of `names`, to argparse subparsers."""
+def positive_int(text: str) -> int:
+    """argparse type: an integer > 0 (a negative --steps printed rows of nan)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected an integer > 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def add_parser(subparsers, about: dict[str, dict]) -> argparse.ArgumentParser:
+    """Add the `experiment` subcommand to argparse subparsers: one sub-command per experiment,
+    `about[name]` = dict(summary=..., defaults={option: value}, cells=[...], time="...")
+    for its --help."""
     p = subparsers.add_parser(
         "experiment",
         help="train on adding / copy / consecutive / sine; gradient flow; LSTM/GRU variants",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("name", choices=list(names))
-    names = ", ".join([*CELLS, *VARIANTS])
-    p.add_argument("--cell", nargs="+", help=f"any of {names} (default: a set per experiment)")
-    p.add_argument("--seq-len", "-T", type=int, help="T (copy: the delay)")
-    p.add_argument("--hidden", type=int)
-    p.add_argument("--batch", type=int)
-    p.add_argument("--steps", type=int)
-    p.add_argument("--lr", type=float)
+    names = p.add_subparsers(dest="name", required=True, metavar="NAME")
+    for name, info in about.items():
+        defaults = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in info["defaults"].items())
+        description = (
+            f"{info['summary']}\n\ndefaults: {defaults}\ncells trained: {' '.join(info['cells'])}"
+            f"\nrun time with the defaults: {info['time']}"
+        )
+        q = names.add_parser(
+            name, help=info["summary"], description=description,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )  # fmt: skip
+        _add_options(q)
+    return p
+
+
+def _add_options(p: argparse.ArgumentParser) -> None:
+    cells = [*CELLS, *VARIANTS]
+    p.add_argument("--cell", nargs="+", choices=cells, metavar="CELL",
+                   help=f"any of {', '.join(cells)} (default: above)")  # fmt: skip
+    p.add_argument("--seq-len", "-T", type=positive_int, help="T (copy: the delay)")
+    p.add_argument("--hidden", type=positive_int)
+    p.add_argument("--batch", type=positive_int)
+    p.add_argument("--steps", type=positive_int)
+    p.add_argument("--lr", type=positive_float)
     p.add_argument("--clip", type=float, help="max gradient norm (0: none)")
-    p.add_argument("--copy-length", type=int, help="copy: symbols to remember (default 5)")
+    p.add_argument("--copy-length", type=positive_int, help="copy: symbols to remember (default 5)")
     p.add_argument("--target", type=float, help="report when the validation loss gets below")
     p.add_argument("--stop-below", type=float, help="stop when the validation loss is below")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--plot", metavar="OUT.png", help="write figures (needs matplotlib)")
-    return p

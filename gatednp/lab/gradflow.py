@@ -30,8 +30,9 @@ from .layers import make_layer
 from .models import SequenceModel
 from .tasks import Task, adding_task
 
-__all__ = ["gradient_norms", "run_gradflow"]
+__all__ = ["gradient_norms", "run_gradflow", "DEFAULTS", "DEFAULT_CELLS"]
 
+DEFAULT_CELLS = ["rnn", "lstm", "lstm-fb1", "gru"]
 DEFAULTS = dict(seq_len=100, hidden=64, batch=64, steps=1500, lr=0.005, clip=1.0)
 LAGS = (0, 1, 2, 5, 10, 20, 50, 100, 200)
 
@@ -76,7 +77,7 @@ def run_gradflow(args: argparse.Namespace) -> int:
     task = adding_task(args.seq_len)
     x, target = task.batch(np.random.default_rng(args.seed + 3), args.batch, np.float64)
     series = {}
-    for cell in args.cell or ["rnn", "lstm", "lstm-fb1", "gru"]:
+    for cell in args.cell or DEFAULT_CELLS:
         layer = make_layer(
             cell, task.input_size, args.hidden, dtype=np.dtype(args.dtype), rng=args.seed
         )

@@ -14,8 +14,9 @@ from .experiments import apply_defaults, train, train_options, write_plots
 from .layers import DESCRIPTIONS, VARIANTS
 from .tasks import adding_task
 
-__all__ = ["COMPARISON", "run_comparison"]
+__all__ = ["COMPARISON", "DEFAULT_CELLS", "run_comparison"]
 
+DEFAULT_CELLS = ["lstm", *list(VARIANTS)[:4], "gru", "gru-rb", "rnn"]
 COMPARISON = dict(seq_len=50, hidden=32, batch=64, steps=1500, lr=0.005, clip=1.0)
 
 
@@ -23,7 +24,7 @@ def run_comparison(args: argparse.Namespace) -> int:
     """`python -m gatednp experiment variants`: train each variant on adding until its validation
     MSE is below --stop-below (default 0.01) or --steps run out; print a table."""
     apply_defaults(args, COMPARISON)
-    cells = args.cell or ["lstm", *list(VARIANTS)[:4], "gru", "gru-rb", "rnn"]
+    cells = args.cell or DEFAULT_CELLS
     task = adding_task(args.seq_len)
     target = args.stop_below or 0.01
     rows = []

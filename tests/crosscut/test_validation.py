@@ -7,6 +7,7 @@ that the error was raised by gatednp's own code, not by NumPy deep inside a comp
 import os
 import re
 import traceback
+import warnings
 
 import numpy as np
 import pytest
@@ -22,6 +23,16 @@ def _raises(call, exc, match):
     frame = traceback.extract_tb(info.value.__traceback__)[-1]
     assert frame.filename.startswith(GATEDNP), f"raised outside gatednp: {frame.filename}"
     return info.value
+
+
+class _FakeTensor:
+    """What a torch tensor looks like to gatednp (no torch needed)."""
+
+    def detach(self):
+        return self
+
+    def numpy(self):
+        return np.zeros((5, 2, 3))
 
 
 def _x(*shape, dtype=np.float64):
@@ -53,7 +64,9 @@ CASES = [
     ("lstm-bool-input", lambda: lstm()(_x(5, 2, 3, dtype=bool)), TypeError, "got dtype bool"),
     ("lstm-complex-input", lambda: lstm()(_x(5, 2, 3, dtype=complex)), TypeError, "got dtype complex128"),
     ("lstm-list-input", lambda: lstm()([[[0.0, 0.0, 0.0]]]), TypeError, "input must be a NumPy array, got list"),
-    ("lstm-float32-into-float64", lambda: lstm()(_x(5, 2, 3, dtype=np.float32)), ValueError, "input has dtype float32 but the module's parameters are float64"),
+    ("lstm-float32-into-float64", lambda: lstm()(_x(5, 2, 3, dtype=np.float32)), ValueError, re.escape("input has dtype float32 but the module's parameters are float64; convert one of them (no silent cast): input.astype(np.float64), or build the layers with dtype=np.float32")),
+    ("lstm-torch-tensor", lambda: lstm()(_FakeTensor()), TypeError, re.escape("input must be a NumPy array, got _FakeTensor: pass input.detach().numpy()")),
+    ("lstm-list", lambda: lstm()([[[0.0] * 3]]), TypeError, re.escape("input must be a NumPy array, got list: pass np.asarray(input, dtype=...)")),
     ("gru-float64-into-float32", lambda: gru(dtype=np.float32)(_x(5, 2, 3)), ValueError, "input has dtype float64 but the module's parameters are float32"),
     ("lstm-T0", lambda: lstm()(_x(0, 2, 3)), ValueError, r"no time steps \(T = 0\)"),
     ("gru-T0-batch-first", lambda: gru(batch_first=True)(_x(2, 0, 3)), ValueError, r"T = 0"),
@@ -160,11 +173,14 @@ def test_bad_input(call, exc, match):
 # -- backward misuse: before forward, twice for one forward, wrong upstream gradient ------------
 
 BACKWARD_CASES = [
-    ("lstm-before-forward", lambda: lstm().backward(_x(5, 2, 4)), "LSTM.backward\\(\\) needs a forward pass"),
-    ("gru-twice", lambda: [gru_ := after_forward(gru(), _x(5, 2, 3)), gru_.backward(_x(5, 2, 4)), gru_.backward(_x(5, 2, 4))], "needs a forward pass"),
-    ("lstm-after-eval-forward", lambda: after_forward(lstm().eval(), _x(5, 2, 3)).backward(_x(5, 2, 4)), "eval\\(\\) keeps no cache"),
+    ("lstm-before-forward", lambda: lstm().backward(_x(5, 2, 4)), "LSTM.backward\\(\\) needs a forward pass in training mode: no forward has run yet"),
+    ("gru-twice", lambda: [gru_ := after_forward(gru(), _x(5, 2, 3)), gru_.backward(_x(5, 2, 4)), gru_.backward(_x(5, 2, 4))], "the last forward was already walked back"),
+    ("lstm-after-eval-forward", lambda: after_forward(lstm().eval(), _x(5, 2, 3)).backward(_x(5, 2, 4)), "ran in eval mode, .* \\(call .train\\(\\) before the forward\\)"),
+    ("linear-twice", lambda: [fc := after_forward(gn.Linear(3, 2), _x(5, 3)), fc.backward(_x(5, 2)), fc.backward(_x(5, 2))], "Linear.backward\\(\\) .* already walked back"),
+    ("linear-after-eval-forward", lambda: after_forward(gn.Linear(3, 2).eval(), _x(5, 3)).backward(_x(5, 2)), "Linear.backward\\(\\) .* ran in eval mode"),
     ("lstmcell-before-forward", lambda: gn.LSTMCell(3, 4).backward((_x(2, 4), None)), "called more times than forward"),
     ("grucell-twice", lambda: [c := gn.GRUCell(3, 4), c(_x(2, 3)), c.backward(_x(2, 4)), c.backward(_x(2, 4))], "called more times than forward"),
+    ("grucell-after-eval-forward", lambda: [c := gn.GRUCell(3, 4).eval(), c(_x(2, 3)), c.backward(_x(2, 4))], "GRUCell.backward\\(\\) .* ran in eval mode"),
     ("rnn-before-forward", lambda: gn.RNN(3, 4).backward(_x(5, 2, 4)), "RNN.backward\\(\\) needs a forward pass"),
     ("rnncell-before-forward", lambda: gn.RNNCell(3, 4).backward(_x(2, 4)), "called more times than forward"),
     ("linear-before-forward", lambda: gn.Linear(3, 2).backward(_x(5, 2)), "needs a forward pass"),
@@ -179,8 +195,10 @@ def test_backward_without_forward(call, match):
 
 
 GRADIENT_CASES = [
-    ("lstm-dy-shape", lambda: after_forward(lstm(), _x(5, 2, 3)).backward(_x(5, 2, 5)), ValueError, re.escape("Expected dy (time-major) size (5, 2, 4), got (5, 2, 5)")),
-    ("lstm-dy-batch-first", lambda: after_forward(lstm(batch_first=True), _x(2, 5, 3)).backward(_x(5, 2, 4)), ValueError, "Expected dy"),
+    ("lstm-dy-shape", lambda: after_forward(lstm(), _x(5, 2, 3)).backward(_x(5, 2, 5)), ValueError, re.escape("Expected dy shaped like the output y (T, B, features): (5, 2, 4), got (5, 2, 5)")),
+    ("lstm-dy-2d", lambda: after_forward(lstm(), _x(5, 2, 3)).backward(_x(2, 4)), ValueError, re.escape("Expected dy shaped like the output y (T, B, features): (5, 2, 4), got (2, 4)")),
+    ("lstm-dy-3d-unbatched", lambda: after_forward(lstm(), _x(5, 3)).backward(_x(5, 1, 4)), ValueError, re.escape("y (T, features), unbatched: (5, 4), got (5, 1, 4)")),
+    ("lstm-dy-batch-first", lambda: after_forward(lstm(batch_first=True), _x(2, 5, 3)).backward(_x(5, 2, 4)), ValueError, re.escape("Expected dy shaped like the output y (B, T, features), batch_first: (2, 5, 4), got (5, 2, 4)")),
     ("gru-dy-dtype", lambda: after_forward(gru(), _x(5, 2, 3)).backward(_x(5, 2, 4, dtype=np.float32)), ValueError, "dy has dtype float32"),
     ("gru-dy-int", lambda: after_forward(gru(), _x(5, 2, 3)).backward(_x(5, 2, 4, dtype=int)), TypeError, "dy must be a floating-point array"),
     ("lstm-dh-shape", lambda: after_forward(lstm(), _x(5, 2, 3)).backward(_x(5, 2, 4), (_x(2, 2, 4), None)), ValueError, re.escape("Expected dh_n size (1, 2, 4), got (2, 2, 4)")),
@@ -224,3 +242,24 @@ def test_batch_of_zero_works_with_zero_gradients():
     dx, _ = layer.backward(_x(5, 0, 4))
     assert dx.shape == (5, 0, 3)
     assert all(not p.grad.any() for p in layer.parameters())
+
+
+def test_dropout_on_one_layer_warns_as_torch():
+    with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
+        gn.LSTM(3, 4, dropout=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        gn.GRU(3, 4, num_layers=2, dropout=0.5)
+        gn.RNN(3, 4, dropout=0.0)
+
+
+def test_inf_input_gives_nan_silently_as_torch():
+    x = np.full((4, 2, 3), np.inf)
+    x[0, 0, 0] = -np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for layer in (gn.LSTM(3, 4, rng=0), gn.GRU(3, 4, rng=0), gn.Linear(3, 4, rng=0)):
+            out = layer(x)
+            y = out[0] if isinstance(out, tuple) else out
+            assert np.isnan(y).any()
+            layer.backward(np.ones_like(y))
