@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from .lab import experiments, gradflow, variants
+from .lab import experiments, gradflow, timemachine, variants
 from .lab.tasks import TASKS
 
 __all__ = ["main"]
@@ -69,6 +69,7 @@ EXPERIMENTS = {
     **dict.fromkeys(TASKS, experiments.run_training),  # consecutive, sine, adding, copy
     "gradflow": gradflow.run_gradflow,
     "variants": variants.run_comparison,
+    "timemachine": timemachine.run_timemachine,
 }
 
 

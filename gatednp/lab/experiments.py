@@ -35,7 +35,7 @@ from .models import SequenceModel
 from .tasks import TASKS, Task
 
 __all__ = [
-    "train", "RunResult", "evaluate", "summary", "apply_defaults",
+    "train", "RunResult", "evaluate", "summary", "apply_defaults", "duration",
     "train_options", "write_plots", "add_parser", "run_training",
 ]  # fmt: skip
 
@@ -136,7 +136,7 @@ def train(
         out(
             f"  {cell:<8} step {step:5d}/{steps}  loss {recent:.4f}  val {val_loss:.4f}"
             f" ({task.metric_name} {val_metric:.4f})  {rate:5.1f} steps/s"
-            f"  ETA {_duration((steps - step) / rate)}"
+            f"  ETA {duration((steps - step) / rate)}"
         )
         threshold = target if target is not None else stop_below
         if result.solved_at is None and threshold is not None and val_loss < threshold:
@@ -157,7 +157,8 @@ def train(
     return result
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """Seconds as "1m05s" or "42s", for progress lines and ETAs."""
     m, s = divmod(int(round(seconds)), 60)
     return f"{m}m{s:02d}s" if m else f"{s}s"
 
@@ -285,4 +286,16 @@ def add_parser(subparsers, names) -> argparse.ArgumentParser:
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--plot", metavar="OUT.png", help="write figures (needs matplotlib)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="real-data experiments: a seconds-long run that checks learning",
+    )
+    p.add_argument("--recipe", choices=["v1.0", "v0.17"], help="timemachine: d2l's recipe")
+    p.add_argument("--epochs", type=int, help="real-data experiments: training epochs")
+    p.add_argument(
+        "--compare-torch",
+        action="store_true",
+        help="timemachine: torch from the same weights, float64",
+    )
     return p

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["MissingMatplotlib", "loss_curves", "gate_heatmaps", "gradient_norms"]
+__all__ = ["MissingMatplotlib", "loss_curves", "gate_heatmaps", "gradient_norms", "lines"]
 
 SIGMOID_GATES = set("ifozr")  # in [0, 1]; g, n, h lie in [-1, 1]; c is unbounded
 
@@ -146,6 +146,43 @@ def gradient_norms(
     ax.set_ylabel(ylabel or "mean ‖∂L/∂h_t‖")
     ax.set_title(title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")  # beside the lines
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def lines(
+    series: Mapping[str, np.ndarray],
+    path: str,
+    *,
+    x: np.ndarray | None = None,
+    xlabel: str = "",
+    ylabel: str = "",
+    title: str = "",
+    log: bool = False,
+    baseline: float | None = None,
+) -> str:
+    """One line per named series against a shared x (default 1, 2, ...): perplexity per
+    epoch, a day of traffic, a free-run trajectory; "truth" is drawn black and thick.
+
+    Args:
+        series: {name: (N,) values}.
+        path: the PNG to write.
+        x: (N,) abscissae; log: log-scale y; baseline: a dashed horizontal line.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for name, v in series.items():
+        v = np.asarray(v, dtype=np.float64)
+        xs = np.arange(1, len(v) + 1) if x is None else x
+        kw = dict(color="black", linewidth=2.0, zorder=0) if name == "truth" else {}
+        ax.plot(xs, v, label=name, **kw)
+    if baseline is not None:
+        ax.axhline(baseline, color="gray", linestyle="--", label=f"baseline {baseline:.3g}")
+    ax.set(xlabel=xlabel, ylabel=ylabel, yscale="log" if log else "linear")
+    ax.set_title(title)
+    ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
