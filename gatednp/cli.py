@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from .lab import experiments, gradflow, timemachine, variants
+from .lab import experiments, gradflow, reactor, timemachine, traffic, variants
 from .lab.tasks import TASKS
 
 __all__ = ["main"]
@@ -70,6 +70,8 @@ EXPERIMENTS = {
     "gradflow": gradflow.run_gradflow,
     "variants": variants.run_comparison,
     "timemachine": timemachine.run_timemachine,
+    "traffic": traffic.run_traffic,
+    "reactor": reactor.run_reactor,
 }
 
 
