@@ -50,7 +50,16 @@ def test_free_run_feeds_back_its_own_outputs():
     assert seen[1] == 1.0
 
 
-def test_quick_run_learns(capsys):
-    assert main(["experiment", "reactor", "--quick"]) == 0
+def test_quick_run_learns(capsys, tmp_path):
+    """The --quick run exits 0 only if it learnt; with matplotlib it also draws its figure."""
+    try:
+        import matplotlib  # noqa: F401
+
+        plot = ["--plot", str(tmp_path / "reactor.png")]
+    except ImportError:
+        plot = []
+    assert main(["experiment", "reactor", "--quick", *plot]) == 0
     out = capsys.readouterr().out
+    if plot:
+        assert (tmp_path / "reactor.png").read_bytes()[:4] == b"\x89PNG" and "wrote" in out
     assert "free-run RMSE" in out and "linear ARX" in out and "ETA" in out

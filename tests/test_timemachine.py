@@ -9,9 +9,18 @@ from gatednp.cli import main
 from gatednp.lab.timemachine import RECIPES, lm_data, train_lm
 
 
-def test_quick_run_learns(capsys):
-    assert main(["experiment", "timemachine", "--quick"]) == 0
+def test_quick_run_learns(capsys, tmp_path):
+    """The --quick run exits 0 only if it learnt; with matplotlib it also draws its figure."""
+    try:
+        import matplotlib  # noqa: F401
+
+        plot = ["--plot", str(tmp_path / "timemachine.png")]
+    except ImportError:
+        plot = []
+    assert main(["experiment", "timemachine", "--quick", *plot]) == 0
     out = capsys.readouterr().out
+    if plot:
+        assert (tmp_path / "timemachine.png").read_bytes()[:4] == b"\x89PNG" and "wrote" in out
     assert "tokens/s" in out and "ETA" in out and "unigram baseline" in out
     assert "greedy : 'time traveller" in out
 

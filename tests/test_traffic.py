@@ -9,9 +9,18 @@ from gatednp.cli import main
 from gatednp.lab.traffic import LAGS, baselines, metrics_table
 
 
-def test_quick_run_learns(capsys):
-    assert main(["experiment", "traffic", "--quick"]) == 0
+def test_quick_run_learns(capsys, tmp_path):
+    """The --quick run exits 0 only if it learnt; with matplotlib it also draws its figure."""
+    try:
+        import matplotlib  # noqa: F401
+
+        plot = ["--plot", str(tmp_path / "traffic.png")]
+    except ImportError:
+        plot = []
+    assert main(["experiment", "traffic", "--quick", *plot]) == 0
     out = capsys.readouterr().out
+    if plot:
+        assert (tmp_path / "traffic.png").read_bytes()[:4] == b"\x89PNG" and "wrote" in out
     for words in ("steps/s", "ETA", "persistence", "previous day", "linear AR(12)", "MAPE"):
         assert words in out
 

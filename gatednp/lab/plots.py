@@ -173,10 +173,16 @@ def lines(
     """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 4.5))
+    colors: dict[str, str] = {}  # "gru train" and "gru val" share a colour, val dashed
     for name, v in series.items():
         v = np.asarray(v, dtype=np.float64)
         xs = np.arange(1, len(v) + 1) if x is None else x
-        kw = dict(color="black", linewidth=2.0, zorder=0) if name == "truth" else {}
+        base, _, last = name.rpartition(" ")
+        group = base if last in ("train", "val") else name
+        kw = dict(color=colors.setdefault(group, f"C{len(colors)}"))
+        kw["linestyle"] = "--" if last == "val" else "-"
+        if name == "truth":
+            kw = dict(color="black", linewidth=2.0, zorder=0)
         ax.plot(xs, v, label=name, **kw)
     if baseline is not None:
         ax.axhline(baseline, color="gray", linestyle="--", label=f"baseline {baseline:.3g}")

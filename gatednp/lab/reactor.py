@@ -1,7 +1,7 @@
 """`python -m gatednp experiment reactor`: LSTM and GRU models of a simulated pH neutralisation
 reactor, one step ahead and in free run (Zarzycki & Ławryńczuk 2021 model two reactors so).
 
-    python -m gatednp experiment reactor            (LSTM and GRU, a few minutes)
+    python -m gatednp experiment reactor            (LSTM and GRU, about a minute)
     python -m gatednp experiment reactor --quick    (seconds: checks that it learns)
     python -m gatednp experiment reactor --plot reactor.png   (free-run trajectories)
 
@@ -54,7 +54,7 @@ __all__ = ["CONSTANTS", "simulate", "ph_from_invariants", "run_reactor"]
 CONSTANTS = dict(Wa1=3e-3, Wa2=-3e-2, Wa3=-3.05e-3, Wb1=0.0, Wb2=3e-2, Wb3=5e-5, pK1=6.35,
                  pK2=10.25, A=207.0, Cv=8.75, q1=16.6, q2=0.55)  # fmt: skip
 TS, LAGS = 10.0, 10
-FULL = dict(hidden=32, train=4000, val=1000, epochs=80, batch=64, lr=5e-3, log_every=10)
+FULL = dict(hidden=32, train=4000, val=1000, epochs=200, batch=64, lr=5e-3, log_every=20)
 QUICK = dict(hidden=12, train=600, val=200, epochs=6, batch=32, lr=1e-2, log_every=2)
 
 
