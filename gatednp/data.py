@@ -168,6 +168,7 @@ class _Scaler:
         return (x * self.scale_ + self.shift_).astype(x.dtype)
 
     def fit_transform(self, x) -> np.ndarray:
+        """`fit(x)` then `transform(x)`: for the training part only."""
         return self.fit(x).transform(x)
 
 

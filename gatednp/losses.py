@@ -168,8 +168,7 @@ def cross_entropy(
         )
     if z.ndim == 0:
         raise ValueError(f"{name}: logits must be (C,), (N, C) or (N, C, d1, ...), got a scalar")
-    expected = z.shape[1:] if z.ndim == 1 else (z.shape[0], *z.shape[2:])
-    expected = () if z.ndim == 1 else expected
+    expected = () if z.ndim == 1 else (z.shape[0], *z.shape[2:])  # the class axis dropped
     if t.shape != expected:
         raise ValueError(
             f"{name}: logits of shape {z.shape} (classes on axis {min(1, z.ndim - 1)}) need a "

@@ -24,7 +24,11 @@ def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
 
 
 def mae(y_true, y_pred) -> float:
-    """Mean absolute error. >>> mae([1, 2], [2, 2])  gives 0.5."""
+    """Mean absolute error.
+
+    >>> mae([1.0, 2.0], [2.0, 2.0])
+    0.5
+    """
     t, p = _pair(y_true, y_pred)
     return float(np.mean(np.abs(t - p)))
 

@@ -34,10 +34,12 @@ class Vocab:
         return len(self.tokens)
 
     def encode(self, text: str) -> list[int]:
+        """Characters -> ids (unknown ones -> `<unk>`'s id)."""
         unk = self.index["<unk>"]
         return [self.index.get(ch, unk) for ch in text]
 
     def decode(self, ids) -> str:
+        """Ids -> the string they spell."""
         return "".join(self.tokens[int(i)] for i in ids)
 
 

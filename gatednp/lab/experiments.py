@@ -5,6 +5,7 @@
     python -m gatednp experiment consecutive | sine        (the gentle start, seconds)
     python -m gatednp experiment gradflow --plot gradflow.png   (‖∂L/∂h_t‖ against the lag)
     python -m gatednp experiment variants                  (LSTM/GRU variants on adding)
+    python -m gatednp experiment timemachine | traffic | reactor   (real data; --quick: seconds)
 
 Each run is seeded (model from --seed, data from --seed + 1, test set from --seed + 2), prints
 progress while it trains (step, loss, validation, steps/s, ETA) and a summary table. The model
@@ -14,7 +15,10 @@ first nan or inf; float32 by default, like torch on a CPU. The matrices are smal
 machine OPENBLAS_NUM_THREADS=1 is much faster than BLAS threads fighting for cores.
 
 This module is the lab's one runner: gradflow.py and variants.py train through `train` here,
-and cli.py's table EXPERIMENTS names what `python -m gatednp experiment NAME` runs.
+and cli.py's table EXPERIMENTS names what `python -m gatednp experiment NAME` runs. The
+real-data experiments (timemachine.py, traffic.py and reactor.py, with forecast.py) bring their
+own data, schedules and metrics, but step through the same gn.train and take their options,
+`duration` and `write_plots` from here.
 """
 
 from __future__ import annotations
@@ -266,7 +270,7 @@ def add_parser(subparsers, names) -> argparse.ArgumentParser:
     """Add the `experiment` subcommand, whose NAME is one of `names`, to argparse subparsers."""
     p = subparsers.add_parser(
         "experiment",
-        help="train on adding / copy / consecutive / sine; gradient flow; LSTM/GRU variants",
+        help="train on adding / copy / consecutive / sine; gradient flow; LSTM/GRU variants; timemachine, traffic, reactor",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

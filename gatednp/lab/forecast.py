@@ -25,6 +25,8 @@ __all__ = ["FitResult", "fit", "predict"]
 
 @dataclass
 class FitResult:
+    """What `fit` measured: per-step training losses, per-epoch validation MSE, the best epoch."""
+
     epochs: int = 0
     best_epoch: int = 0
     seconds: float = 0.0

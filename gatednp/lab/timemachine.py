@@ -105,6 +105,8 @@ def lm_data(recipe: dict) -> LMData:
 
 @dataclass
 class LMResult:
+    """One trained language model: per-epoch perplexities, per-step losses, speed, samples."""
+
     cell: str
     model: LanguageModel
     train_ppl: list[float] = field(default_factory=list)  # per epoch

@@ -36,7 +36,7 @@ from .models import SequenceModel
 __all__ = ["LAGS", "baselines", "metrics_table", "run_traffic"]
 
 LAGS = 12
-FULL = dict(hidden=64, layers=2, epochs=120, batch=256, lr=3e-3, log_every=10)
+FULL = dict(hidden=64, layers=2, epochs=250, batch=256, lr=2e-3, log_every=10)
 QUICK = dict(hidden=16, layers=1, epochs=4, batch=256, lr=1e-2, log_every=1)
 
 
