@@ -4,6 +4,7 @@ baseline), the recipes cut the corpus as d2l does, and generation continues the 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from gatednp.cli import main
 from gatednp.lab.timemachine import RECIPES, lm_data, train_lm
@@ -44,3 +45,12 @@ def test_training_records_per_epoch_perplexities_and_text():
     r = train_lm(lm_data(recipe), "lstm", out=lambda s: None)
     assert len(r.train_ppl) == len(r.val_ppl) == 2
     assert r.greedy.startswith("time traveller") and len(r.greedy) == len("time traveller") + 50
+
+
+def test_compare_torch_prints_both_curves(capsys):
+    pytest.importorskip("torch")
+    assert main(["experiment", "timemachine", "--quick", "--compare-torch", "--cell", "lstm"]) == 0
+    out = capsys.readouterr().out
+    rows = [ln.split() for ln in out.splitlines() if ln.split() and ln.split()[0].isdigit()]
+    assert len(rows) == 20
+    assert all(abs(float(r[1]) - float(r[2])) <= 1e-10 for r in rows)
