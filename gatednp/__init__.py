@@ -6,12 +6,22 @@ sequence loops in engine/, torch's layers in recurrent.py and the cells in cells
 
 from .cells import GRUCell, LSTMCell, RNNCell
 from .checkpoint import load, save
+from .data import (
+    MinMaxScaler,
+    StandardScaler,
+    random_partition,
+    sequential_partition,
+    sliding_windows,
+)
+from .embedding import Embedding, one_hot
+from .generate import generate, sample_next
 from .gradcheck import GradcheckReport, gradcheck
 from .lab.introspect import gate_activations
 from .lab.models import GRUModel, LSTMModel
 from .layercheck import check_layer
 from .linear import Linear
-from .losses import huber_loss, l1_loss, mse_loss
+from .losses import cross_entropy, huber_loss, l1_loss, mse_loss, perplexity
+from .metrics import forecast_metrics, mae, mape, r2_score, rmse
 from .module import Module, Parameter
 from .numgrad import numerical_gradient
 from .optim import SGD, Adam, clip_grad_norm
@@ -29,6 +39,9 @@ __all__ = [
     "numerical_gradient", "check_step", "StepReport", "check_layer",
     "save", "load",
     "train",
+    "Embedding", "one_hot", "cross_entropy", "perplexity", "sample_next", "generate",
+    "random_partition", "sequential_partition", "sliding_windows", "MinMaxScaler", "StandardScaler",
+    "mae", "rmse", "mape", "r2_score", "forecast_metrics",
     "set_num_threads", "get_num_threads",
 ]  # fmt: skip
 __version__ = "0.1.0"

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from .lab import demo, exercises, experiments, gradflow, variants
+from .lab import demo, exercises, experiments, gradflow, reactor, timemachine, traffic, variants
 from .lab.experiments import positive_int
 from .lab.layers import CELLS
 from .lab.tasks import TASKS
@@ -82,6 +82,9 @@ EXPERIMENTS = {
     **dict.fromkeys(TASKS, experiments.run_training),  # consecutive, sine, adding, copy
     "gradflow": gradflow.run_gradflow,
     "variants": variants.run_comparison,
+    "timemachine": timemachine.run_timemachine,
+    "traffic": traffic.run_traffic,
+    "reactor": reactor.run_reactor,
 }
 
 
@@ -97,9 +100,21 @@ _ABOUT = {
                  "about 2 minutes"),
     "variants": ("the LSTM and GRU variants side by side on the adding problem",
                  "at most about 1.5 minutes (a variant stops once it solves the task)"),
+    "timemachine": ("d2l's character language model on The Time Machine (--recipe v1.0 | v0.17)",
+                    "about 2 minutes (v1.0), 8.5 minutes (v0.17); --quick: seconds"),
+    "traffic": ("PeMS lane-1 flow, 12 lags: LSTM and GRU against persistence, the previous day "
+                "and AR(12)", "about 5 minutes; --quick: seconds"),
+    "reactor": ("the Henson-Seborg pH reactor: LSTM and GRU one step ahead and in free run",
+                "about 40 seconds; --quick: seconds"),
 }  # fmt: skip
-_DEFAULTS = {**experiments.DEFAULTS, "gradflow": gradflow.DEFAULTS, "variants": variants.COMPARISON}
-_CELLS = {"gradflow": gradflow.DEFAULT_CELLS, "variants": variants.DEFAULT_CELLS}
+_DEFAULTS = {
+    **experiments.DEFAULTS, "gradflow": gradflow.DEFAULTS, "variants": variants.COMPARISON,
+    "timemachine": timemachine.RECIPES["v1.0"], "traffic": traffic.FULL, "reactor": reactor.FULL,
+}  # fmt: skip
+_CELLS = {
+    "gradflow": gradflow.DEFAULT_CELLS, "variants": variants.DEFAULT_CELLS,
+    "timemachine": ["rnn", "gru", "lstm"], "traffic": ["lstm", "gru"], "reactor": ["lstm", "gru"],
+}  # fmt: skip
 ABOUT = {
     name: dict(
         summary=summary, defaults=_DEFAULTS[name], cells=_CELLS.get(name, list(CELLS)), time=time

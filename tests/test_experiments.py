@@ -303,7 +303,8 @@ def test_cli_experiment_help_names_defaults_cells_and_run_time(capsys, name):
     out = capsys.readouterr().out
     about = cli.ABOUT[name]
     assert about["summary"] in out and f"run time with the defaults: {about['time']}" in out
-    assert f"--steps {about['defaults']['steps']}" in out
+    for key, value in about["defaults"].items():  # steps for the tasks, epochs for real data
+        assert f"--{key.replace('_', '-')} {value}" in out
     assert "cells trained: " + " ".join(about["cells"]) in out
 
 

@@ -207,3 +207,97 @@ def test_non_contiguous_and_read_only_inputs():
     value, dpred = mse_loss(pred.T, target.T)
     assert value == pytest.approx(expected[0], rel=1e-15)
     assert np.array_equal(dpred, expected[1].T)
+
+
+# cross_entropy and perplexity ----------------------------------------------------------------
+
+
+def ce_case(shape=(4, 5), seed=0):
+    rng = np.random.default_rng(seed)
+    logits = rng.standard_normal(shape) * 3
+    C = shape[1] if len(shape) > 1 else shape[0]
+    tshape = () if len(shape) == 1 else (shape[0], *shape[2:])
+    return logits, rng.integers(0, C, size=tshape)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", [(5,), (4, 5), (3, 5, 2)])
+def test_cross_entropy_gradient_matches_finite_differences(shape, reduction):
+    from gatednp.losses import cross_entropy
+
+    logits, target = ce_case(shape)
+    if len(shape) > 1:
+        target.reshape(-1)[1] = -100  # one ignored row
+    r = np.random.default_rng(9).standard_normal(target.shape)  # random upstream for "none"
+    if reduction == "none":
+        f = lambda z: float(np.sum(cross_entropy(z, target, reduction="none")[0] * r))  # noqa: E731
+        _, grad = cross_entropy(logits, target, reduction="none")
+        # the "none" gradient is that of the plain sum: weight it by r row by row
+        weights = np.expand_dims(r, 0 if len(shape) == 1 else 1) if r.ndim else r
+        grad = grad * weights
+    else:
+        f = lambda z: cross_entropy(z, target, reduction=reduction)[0]  # noqa: E731
+        _, grad = cross_entropy(logits, target, reduction=reduction)
+    numeric = finite_difference(f, logits)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("shape", [(5,), (4, 5), (3, 5, 2)])
+def test_cross_entropy_matches_torch(shape, reduction):
+    torch = pytest.importorskip("torch")
+    from gatednp.losses import cross_entropy
+
+    logits, target = ce_case(shape, seed=1)
+    if len(shape) > 1:
+        target.reshape(-1)[0] = 7  # a custom ignore_index
+    value, grad = cross_entropy(logits, target, ignore_index=7, reduction=reduction)
+    z = torch.tensor(logits, requires_grad=True)
+    ref = torch.nn.functional.cross_entropy(
+        z, torch.from_numpy(target), ignore_index=7, reduction=reduction
+    )
+    ref.sum().backward()
+    np.testing.assert_allclose(value, ref.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(grad, z.grad.numpy(), rtol=1e-10, atol=1e-15)
+
+
+def test_cross_entropy_is_stable_for_huge_logits_and_keeps_float32():
+    from gatednp.losses import cross_entropy
+
+    loss, grad = cross_entropy(np.array([[1000.0, 0.0, -1000.0]]), np.array([0]))
+    assert loss == 0.0 and np.all(np.isfinite(grad))
+    loss, grad = cross_entropy(np.array([[1000.0, 0.0]]), np.array([1]))
+    assert loss == 1000.0
+    _, g32 = cross_entropy(np.zeros((2, 3), np.float32), np.array([0, 1]))
+    assert g32.dtype == np.float32
+
+
+def test_cross_entropy_all_ignored_is_nan_as_torch():
+    from gatednp.losses import cross_entropy
+
+    loss, grad = cross_entropy(np.zeros((2, 3)), np.array([-100, -100]))
+    assert np.isnan(loss) and not grad.any()
+
+
+@pytest.mark.parametrize(
+    "logits, target, error, words",
+    [
+        (np.zeros((2, 3)), np.array([0, 3]), IndexError, "got 3"),
+        (np.zeros((2, 3)), np.array([0, -2]), IndexError, "got -2"),
+        (np.zeros((2, 3)), np.array([0.0, 1.0]), TypeError, "integer class ids"),
+        (np.zeros((2, 3)), np.array([0, 1, 2]), ValueError, "target of shape"),
+        (np.zeros((2, 3), int), np.array([0, 1]), TypeError, "floating-point"),
+    ],
+)
+def test_cross_entropy_bad_input(logits, target, error, words):
+    from gatednp.losses import cross_entropy
+
+    with pytest.raises(error, match=words):
+        cross_entropy(logits, target)
+
+
+def test_perplexity_of_a_uniform_guess_is_the_vocabulary_size():
+    from gatednp.losses import cross_entropy, perplexity
+
+    loss, _ = cross_entropy(np.zeros((10, 28)), np.arange(10))
+    assert perplexity(loss) == pytest.approx(28.0, rel=1e-12)

@@ -5,6 +5,7 @@
     python -m gatednp experiment consecutive | sine        (the gentle start, seconds)
     python -m gatednp experiment gradflow --plot gradflow.png   (‖∂L/∂h_t‖ against the lag)
     python -m gatednp experiment variants                  (LSTM/GRU variants on adding)
+    python -m gatednp experiment timemachine | traffic | reactor   (real data; --quick: seconds)
 
 Each run is seeded (model from --seed, data from --seed + 1, test set from --seed + 2), prints
 progress while it trains (step, loss, validation, steps/s, ETA) and a summary table. The model
@@ -14,7 +15,10 @@ first nan or inf; float32 by default, like torch on a CPU. The matrices are smal
 machine OPENBLAS_NUM_THREADS=1 is much faster than BLAS threads fighting for cores.
 
 This module is the lab's one runner: gradflow.py and variants.py train through `train` here,
-and cli.py's table EXPERIMENTS names what `python -m gatednp experiment NAME` runs.
+and cli.py's table EXPERIMENTS names what `python -m gatednp experiment NAME` runs. The
+real-data experiments (timemachine.py, traffic.py and reactor.py, with forecast.py) bring their
+own data, schedules and metrics, but step through the same gn.train and take their options,
+`duration` and `write_plots` from here.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from .models import SequenceModel
 from .tasks import TASKS, Task
 
 __all__ = [
-    "train", "RunResult", "evaluate", "summary", "apply_defaults",
+    "train", "RunResult", "evaluate", "summary", "apply_defaults", "duration",
     "train_options", "write_plots", "add_parser", "run_training", "positive_int", "positive_float",
     "DEFAULTS",
 ]  # fmt: skip
@@ -137,7 +141,7 @@ def train(
         out(
             f"  {cell:<8} step {step:5d}/{steps}  loss {recent:.4f}  val {val_loss:.4f}"
             f" ({task.metric_name} {val_metric:.4f})  {rate:5.1f} steps/s"
-            f"  ETA {_duration((steps - step) / rate)}"
+            f"  ETA {duration((steps - step) / rate)}"
         )
         threshold = target if target is not None else stop_below
         if result.solved_at is None and threshold is not None and val_loss < threshold:
@@ -158,7 +162,8 @@ def train(
     return result
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """Seconds as "1m05s" or "42s", for progress lines and ETAs."""
     m, s = divmod(int(round(seconds)), 60)
     return f"{m}m{s:02d}s" if m else f"{s}s"
 
@@ -290,7 +295,7 @@ def add_parser(subparsers, about: dict[str, dict]) -> argparse.ArgumentParser:
     for its --help."""
     p = subparsers.add_parser(
         "experiment",
-        help="train on adding / copy / consecutive / sine; gradient flow; LSTM/GRU variants",
+        help="train on adding / copy / consecutive / sine; gradient flow; LSTM/GRU variants; timemachine, traffic, reactor",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -326,3 +331,15 @@ def _add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--plot", metavar="OUT.png", help="write figures (needs matplotlib)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="real-data experiments: a seconds-long run that checks learning",
+    )
+    p.add_argument("--recipe", choices=["v1.0", "v0.17"], help="timemachine: d2l's recipe")
+    p.add_argument("--epochs", type=int, help="real-data experiments: training epochs")
+    p.add_argument(
+        "--compare-torch",
+        action="store_true",
+        help="timemachine: torch from the same weights, float64",
+    )

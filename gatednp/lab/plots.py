@@ -12,7 +12,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-__all__ = ["MissingMatplotlib", "loss_curves", "gate_heatmaps", "gradient_norms", "check_heatmap"]
+__all__ = [
+    "MissingMatplotlib", "loss_curves", "gate_heatmaps", "gradient_norms", "check_heatmap", "lines"
+]  # fmt: skip
 
 SIGMOID_GATES = set("ifozr")  # in [0, 1]; g, n, h lie in [-1, 1]; c is unbounded
 
@@ -182,6 +184,49 @@ def check_heatmap(report, path: str, *, title: str = "") -> str:
     ax.set_xlabel("time step")
     fig.colorbar(im, ax=ax, pad=0.01, fraction=0.05, label="log10 relative error")
     ax.set_title(title or ("all gradients agree" if report.ok else "gradient check failed"))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def lines(
+    series: Mapping[str, np.ndarray],
+    path: str,
+    *,
+    x: np.ndarray | None = None,
+    xlabel: str = "",
+    ylabel: str = "",
+    title: str = "",
+    log: bool = False,
+    baseline: float | None = None,
+) -> str:
+    """One line per named series against a shared x (default 1, 2, ...): perplexity per
+    epoch, a day of traffic, a free-run trajectory; "truth" is drawn black and thick.
+
+    Args:
+        series: {name: (N,) values}.
+        path: the PNG to write.
+        x: (N,) abscissae; log: log-scale y; baseline: a dashed horizontal line.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    colors: dict[str, str] = {}  # "gru train" and "gru val" share a colour, val dashed
+    for name, v in series.items():
+        v = np.asarray(v, dtype=np.float64)
+        xs = np.arange(1, len(v) + 1) if x is None else x
+        base, _, last = name.rpartition(" ")
+        group = base if last in ("train", "val") else name
+        kw = dict(color=colors.setdefault(group, f"C{len(colors)}"))
+        kw["linestyle"] = "--" if last == "val" else "-"
+        if name == "truth":
+            kw = dict(color="black", linewidth=2.0, zorder=0)
+        ax.plot(xs, v, label=name, **kw)
+    if baseline is not None:
+        ax.axhline(baseline, color="gray", linestyle="--", label=f"baseline {baseline:.3g}")
+    ax.set(xlabel=xlabel, ylabel=ylabel, yscale="log" if log else "linear")
+    ax.set_title(title)
+    ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
