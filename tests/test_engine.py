@@ -107,3 +107,15 @@ def test_engine_equals_the_step_loop_with_threads(kind, options, two_threads):
 def test_engine_equals_the_step_loop_on_the_fast_paths(kind, options, dtype, tol):
     """B·H large enough for the exp forms of σ and tanh (activations.py), in both dtypes."""
     compare(kind, options, {}, T=3, B=40, I=4, H=64, seed=5, dtype=dtype, tol=tol)
+
+
+@pytest.mark.parametrize("max_bytes", [0, 1 << 40], ids=["in-place loop", "few-calls loop"])
+@pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
+def test_both_lstm_backward_loops_equal_the_step_loop(layout, max_bytes, monkeypatch):
+    """The plain LSTM's backward has two loops, chosen by size (engine/lstm.py): both are held
+    to the step loop, whichever size the other tests happen to draw."""
+    from gatednp.engine import lstm as engine
+
+    monkeypatch.setattr(engine, "FEW_CALLS_MAX_BYTES", max_bytes)
+    compare("lstm", {}, layout, T=5, B=4, I=3, H=5, seed=9)
+    compare("lstm", {"bias": False}, layout, T=3, B=40, I=4, H=64, seed=10)
