@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import gatednp as gn
 from gatednp import threads
+from gatednp.registry import KINDS
 from tests import oracle
 from tests.conftest import randomize
 
@@ -111,11 +112,10 @@ def test_engine_equals_the_step_loop_on_the_fast_paths(kind, options, dtype, tol
 
 @pytest.mark.parametrize("max_bytes", [0, 1 << 40], ids=["in-place loop", "few-calls loop"])
 @pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
-def test_both_lstm_backward_loops_equal_the_step_loop(layout, max_bytes, monkeypatch):
-    """The plain LSTM's backward has two loops, chosen by size (engine/lstm.py): both are held
-    to the step loop, whichever size the other tests happen to draw."""
-    from gatednp.engine import lstm as engine
-
-    monkeypatch.setattr(engine, "FEW_CALLS_MAX_BYTES", max_bytes)
-    compare("lstm", {}, layout, T=5, B=4, I=3, H=5, seed=9)
-    compare("lstm", {"bias": False}, layout, T=3, B=40, I=4, H=64, seed=10)
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_both_backward_loops_equal_the_step_loop(kind, layout, max_bytes, monkeypatch):
+    """The plain LSTM's and the GRU's backward have two loops each, chosen by size (engine/):
+    both are held to the step loop, whichever size the other tests happen to draw."""
+    monkeypatch.setattr(KINDS[kind].engine, "FEW_CALLS_MAX_BYTES", max_bytes)
+    compare(kind, {}, layout, T=5, B=4, I=3, H=5, seed=9)
+    compare(kind, {"bias": False}, layout, T=3, B=40, I=4, H=64, seed=10)
