@@ -14,6 +14,7 @@ from .data import (
     sliding_windows,
 )
 from .embedding import Embedding, one_hot
+from .gates import convert_gates
 from .generate import generate, sample_next
 from .gradcheck import GradcheckReport, gradcheck
 from .lab.introspect import gate_activations
@@ -37,7 +38,7 @@ __all__ = [
     "mse_loss", "l1_loss", "huber_loss", "Adam", "SGD", "clip_grad_norm",
     "gradcheck", "GradcheckReport", "gate_activations",
     "numerical_gradient", "check_step", "StepReport", "check_layer",
-    "save", "load",
+    "save", "load", "convert_gates",
     "train",
     "Embedding", "one_hot", "cross_entropy", "perplexity", "sample_next", "generate",
     "random_partition", "sequential_partition", "sliding_windows", "MinMaxScaler", "StandardScaler",
