@@ -17,6 +17,7 @@ from .embedding import Embedding, one_hot
 from .gates import convert_gates
 from .generate import generate, sample_next
 from .gradcheck import GradcheckReport, gradcheck
+from .keras import from_keras, read_keras_weights, to_keras
 from .lab.introspect import gate_activations
 from .lab.models import GRUModel, LSTMModel
 from .layercheck import check_layer
@@ -38,7 +39,7 @@ __all__ = [
     "mse_loss", "l1_loss", "huber_loss", "Adam", "SGD", "clip_grad_norm",
     "gradcheck", "GradcheckReport", "gate_activations",
     "numerical_gradient", "check_step", "StepReport", "check_layer",
-    "save", "load", "convert_gates",
+    "save", "load", "convert_gates", "from_keras", "to_keras", "read_keras_weights",
     "train",
     "Embedding", "one_hot", "cross_entropy", "perplexity", "sample_next", "generate",
     "random_partition", "sequential_partition", "sliding_windows", "MinMaxScaler", "StandardScaler",
