@@ -1,0 +1,60 @@
+"""`python -m gatednp study variants`: the command line, its rerun, its messages."""
+
+import sys
+
+import pytest
+
+from gatednp.cli import main
+from gatednp.lab import layers, studyplan
+
+
+def study(tmp_path, *extra):
+    return main(["study", "variants", "--short", "--tasks", "sine", "--variants", "lstm", "rnn",
+                 "--seeds", "2", "--results", str(tmp_path / "r.jsonl"), *extra])  # fmt: skip
+
+
+def test_a_study_runs_reports_and_its_rerun_runs_nothing(tmp_path, capsys):
+    assert study(tmp_path, "--plot", str(tmp_path / "plots")) == 0
+    out = capsys.readouterr().out
+    assert "4 runs (2 variants × 1 tasks × 2 seeds), 0 already" in out
+    assert "[4/4] sine" in out and "Welch p vs V" in out
+    assert (tmp_path / "plots" / "study-variants-sine.png").stat().st_size > 0
+    rows = [line.split() for line in out.splitlines() if line.startswith("sine ")]
+    assert [row[1] for row in rows] == ["V", "RNN"] and all(row[2] == "2" for row in rows)
+    assert study(tmp_path) == 0
+    again = capsys.readouterr().out
+    assert "4 already" in again and "0 to run" in again and "[1/4]" not in again
+    assert [line.split() for line in again.splitlines() if line.startswith("sine ")] == rows
+
+
+def test_a_variant_gatednp_cannot_build_is_skipped_with_the_reason(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(studyplan.STUDY_VARIANTS, "bogus", "bogus")
+    monkeypatch.setitem(studyplan.LABELS, "bogus", "BOGUS")
+    monkeypatch.setitem(layers.DESCRIPTIONS, "bogus", "a gate nobody has")
+    monkeypatch.setitem(
+        layers.VARIANTS, "bogus", lambda I, H, **kw: layers.LSTM(I, H, bogus=1, **kw)
+    )
+    from gatednp.lab import study as module
+
+    monkeypatch.setitem(module.SHORT_DEFAULTS, "variants", ["lstm", "bogus"])
+    args = ["study", "variants", "--short", "--tasks", "sine", "--seeds", "1"]
+    assert main([*args, "--results", str(tmp_path / "r.jsonl")]) == 0
+    out = capsys.readouterr().out
+    assert "skipped, the installed gatednp cannot build it: bogus (a gate nobody has)" in out
+    assert "1 runs (1 variants" in out
+
+
+def test_without_distributed_the_scheduler_option_says_what_to_install(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    assert study(tmp_path, "--scheduler", "tcp://127.0.0.1:1") == 2
+    assert 'pip install "gatednp[cluster]"' in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_short_form_runs_every_task(tmp_path, capsys):
+    assert main(["study", "variants", "--short", "--results", str(tmp_path / "r.jsonl")]) == 0
+    out = capsys.readouterr().out
+    for task in studyplan.BUDGETS:
+        assert f"\n{task} " in out and f"{task}: against V" in out
