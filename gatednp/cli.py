@@ -134,15 +134,16 @@ ABOUT = {
 
 
 # `python -m gatednp study NAME`: many seeded runs with statistics (lab/study.py); as above, the
-# table of what runs and what its --help says is here. Time: full study, 2 local workers, from
-# the per-step times in studyplan.BUDGETS (measured on a quiet 2-core machine).
+# table of what runs and what its --help says is here. Time: the full study's estimate, from the
+# per-step times in studyplan.BUDGETS (measured on a 2-core machine).
 STUDIES = {"variants": study.run_variants}
 STUDY_ABOUT = {
     "variants": dict(
         summary="the LSTM variants of Greff et al. (2017), the GRU and the RNN over seeds, with "
         "medians, 95% intervals and Welch's t-test against the vanilla LSTM",
-        time="run time with the defaults (11 variants × adding, copy × 10 seeds): about 25 "
-        "minutes on 2 local workers; --short: about 20 seconds",
+        time="run time with the defaults (11 variants × adding, copy × 10 seeds): about "
+        f"{study.default_minutes():.0f} minutes on 2 local workers of a quiet 2-core machine; "
+        "--short: seconds",
     ),
 }
 

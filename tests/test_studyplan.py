@@ -94,12 +94,16 @@ def test_the_traffic_task_tests_on_the_test_days():
 
 
 def test_the_full_default_study_fits_in_half_an_hour_on_two_workers():
-    from gatednp.lab.study import DEFAULTS
+    from gatednp.lab.study import DEFAULTS, default_minutes
 
     configs = grid(DEFAULTS["variants"], DEFAULTS["tasks"], DEFAULTS["seeds"])
-    assert len(configs) >= 10 * 11 * 2
-    minutes = sum(estimate_seconds(c) for c in configs) / DEFAULTS["workers"] / 60
-    assert 15 < minutes < 30, minutes
+    assert len(configs) >= 10 * 11 * 2 and DEFAULTS["workers"] == 2
+    assert {"adding", "copy"} <= set(DEFAULTS["tasks"]) and set(DEFAULTS["variants"]) == set(
+        STUDY_VARIANTS
+    )
+    by_hand = sum(estimate_seconds(c) for c in configs) / 2 / 60
+    assert default_minutes() == pytest.approx(by_hand)
+    assert 15 < by_hand < 30
 
 
 RUN = """

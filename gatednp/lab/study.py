@@ -36,10 +36,16 @@ from .studyplan import (
 )
 from .studystats import summarize, table, verdicts
 
-__all__ = ["add_parser", "run_variants", "DEFAULTS"]
+__all__ = ["add_parser", "run_variants", "DEFAULTS", "default_minutes"]
 
 DEFAULTS = dict(variants=list(STUDY_VARIANTS), tasks=["adding", "copy"], seeds=10, workers=2)
 SHORT_DEFAULTS = dict(variants=list(STUDY_VARIANTS), tasks=list(BUDGETS), seeds=2, workers=2)
+
+
+def default_minutes() -> float:
+    """The estimated minutes of the full default study on its local workers (a quiet machine)."""
+    configs = grid(DEFAULTS["variants"], DEFAULTS["tasks"], DEFAULTS["seeds"])
+    return sum(estimate_seconds(c) for c in configs) / DEFAULTS["workers"] / 60
 
 
 def run_variants(args: argparse.Namespace, client=None) -> int:

@@ -111,7 +111,8 @@ Stream = Iterator[tuple[RunConfig, dict | None, BaseException | None]]
 
 def _local(configs: list[RunConfig], workers: int, run: Callable) -> Stream:
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_pin_blas) as pool:
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_pin_blas)
+    try:
         futures = {pool.submit(run, c): c for c in configs}
         for future in as_completed(futures):
             try:
@@ -121,6 +122,10 @@ def _local(configs: list[RunConfig], workers: int, run: Callable) -> Stream:
                 yield futures[future], None, _WorkerLost(why)
             except Exception as e:  # the run itself raised: reported, not saved, retried on rerun
                 yield futures[future], None, e
+    except BaseException:  # Ctrl-C or the caller gone: drop the queued runs, do not wait
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def _pin_blas() -> None:
