@@ -18,6 +18,8 @@ def test_a_study_runs_reports_and_its_rerun_runs_nothing(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "4 runs (2 variants × 1 tasks × 2 seeds), 0 already" in out
     assert "[4/4] sine" in out and "Welch p vs V" in out
+    progress = [line for line in out.splitlines() if line.startswith("[")]
+    assert len(progress) == 4 and all("runs/min  ETA" in line for line in progress)
     assert (tmp_path / "plots" / "study-variants-sine.png").stat().st_size > 0
     rows = [line.split() for line in out.splitlines() if line.startswith("sine ")]
     assert [row[1] for row in rows] == ["V", "RNN"] and all(row[2] == "2" for row in rows)
@@ -25,6 +27,20 @@ def test_a_study_runs_reports_and_its_rerun_runs_nothing(tmp_path, capsys):
     again = capsys.readouterr().out
     assert "4 already" in again and "0 to run" in again and "[1/4]" not in again
     assert [line.split() for line in again.splitlines() if line.startswith("sine ")] == rows
+
+
+def test_without_matplotlib_the_numbers_still_print(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    assert study(tmp_path, "--seeds", "1", "--plot", str(tmp_path / "plots")) == 0
+    captured = capsys.readouterr()
+    assert "Welch p vs V" in captured.out and "pip install 'gatednp[plot]'" in captured.err
+    assert not (tmp_path / "plots" / "study-variants-sine.png").exists()
+
+
+def test_a_results_file_in_a_missing_directory_is_refused_before_any_run(tmp_path, capsys):
+    args = ["study", "variants", "--short", "--results", str(tmp_path / "nowhere" / "r.jsonl")]
+    assert main(args) == 2
+    assert "no directory" in capsys.readouterr().err
 
 
 def test_a_variant_gatednp_cannot_build_is_skipped_with_the_reason(tmp_path, capsys, monkeypatch):

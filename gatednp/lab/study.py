@@ -19,6 +19,7 @@ draws their box plots. Plan: studyplan.py; engines: studyexec.py; file: studyfil
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .experiments import command_parsers, duration, positive_float, positive_int, write_plots
@@ -69,6 +70,9 @@ def run_variants(args: argparse.Namespace, client=None) -> int:
         configs = random_search(variants, tasks, args.random, lr_range=lr_range, **kw)
     else:
         configs = grid(variants, tasks, seeds, lrs=args.lr, **kw)
+    if not os.path.isdir(os.path.dirname(os.path.abspath(results))):
+        print(f"study variants: no directory for the results file {results!r}", file=sys.stderr)
+        return 2
     records, ignored = open_results(results)
     todo = [c for c in configs if c.key not in records]
     where = (
@@ -125,8 +129,6 @@ def _report(done: list[dict], variants: list[str], tasks: list[str], plot: str |
 
 
 def _plots(done: list[dict], variants: list[str], tasks: list[str], directory: str) -> list[str]:
-    import os
-
     from .plots import box_plots
 
     os.makedirs(directory, exist_ok=True)
