@@ -1,6 +1,9 @@
 """`python -m gatednp study variants`: the command line, its rerun, its messages."""
 
+import signal
+import subprocess
 import sys
+import time
 
 import pytest
 
@@ -74,3 +77,19 @@ def test_the_short_form_runs_every_task(tmp_path, capsys):
     out = capsys.readouterr().out
     for task in studyplan.BUDGETS:
         assert f"\n{task} " in out and f"{task}: against V" in out
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_runs_in_flight_at_once(tmp_path):
+    results = str(tmp_path / "r.jsonl")
+    cmd = [sys.executable, "-m", "gatednp", "study", "variants", "--short", "--tasks", "sine",
+           "--steps", "3000", "--variants", "lstm", "gru", "--results", results]  # fmt: skip
+    study = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
+    assert "to run on 2 local workers" in study.stdout.readline()
+    time.sleep(1.0)  # the workers are in their first runs (several seconds each)
+    study.send_signal(signal.SIGINT)
+    start = time.perf_counter()
+    _, err = study.communicate(timeout=60)
+    assert study.returncode == 130 and time.perf_counter() - start < 3
+    assert "interrupted; 0 of 4 runs are saved" in err and "run the same command again" in err

@@ -75,10 +75,11 @@ def run_variants(args: argparse.Namespace, client=None) -> int:
         return 2
     records, ignored = open_results(results)
     todo = [c for c in configs if c.key not in records]
+    remote = client is not None or args.scheduler
     where = (
-        f"the Dask cluster at {args.scheduler}" if args.scheduler else f"{workers} local workers"
+        f"the Dask cluster at {args.scheduler or client}" if remote else f"{workers} local workers"
     )
-    estimate = sum(estimate_seconds(c) for c in todo) / (1 if args.scheduler else workers)
+    estimate = sum(estimate_seconds(c) for c in todo) / workers
     print(
         f"study variants: {len(configs)} runs ({len(variants)} variants × {len(tasks)} tasks × "
         f"{args.random or seeds} {'trials' if args.random else 'seeds'}"
@@ -86,7 +87,7 @@ def run_variants(args: argparse.Namespace, client=None) -> int:
         f"{len(configs) - len(todo)} already in {results}"
         + (f" ({ignored} partial or unreadable lines ignored)" if ignored else "")
         + f"; {len(todo)} to run on {where}"
-        + ("" if args.scheduler else f", estimated {duration(estimate)} on a quiet 2-core machine"),
+        + ("" if remote else f", estimated {duration(estimate)} on a quiet 2-core machine"),
         flush=True,
     )
     outcome = None
@@ -98,9 +99,15 @@ def run_variants(args: argparse.Namespace, client=None) -> int:
                 print(f"study variants: {e}", file=sys.stderr)
                 return 2
         say = lambda line: print(line, flush=True)  # noqa: E731
-        outcome = execute(
-            todo, results, workers=workers, client=client, total=len(configs), out=say
-        )
+        try:
+            outcome = execute(
+                todo, results, workers=workers, client=client, total=len(configs), out=say
+            )
+        except KeyboardInterrupt:
+            saved = sum(1 for c in configs if c.key in open_results(results)[0])
+            print(f"\nstudy variants: interrupted; {saved} of {len(configs)} runs are saved in "
+                  f"{results}: run the same command again to go on", file=sys.stderr)  # fmt: skip
+            return 130
         records, _ = open_results(results)
     done = [records[c.key] for c in configs if c.key in records]
     if done:

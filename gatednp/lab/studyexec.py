@@ -111,9 +111,12 @@ Stream = Iterator[tuple[RunConfig, dict | None, BaseException | None]]
 
 def _local(configs: list[RunConfig], workers: int, run: Callable) -> Stream:
     context = multiprocessing.get_context("spawn")
+    before = set(multiprocessing.active_children())
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_pin_blas)
+    ours: set = set()
     try:
         futures = {pool.submit(run, c): c for c in configs}
+        ours = set(multiprocessing.active_children()) - before  # the pool's worker processes
         for future in as_completed(futures):
             try:
                 yield futures[future], future.result(), None
@@ -122,7 +125,9 @@ def _local(configs: list[RunConfig], workers: int, run: Callable) -> Stream:
                 yield futures[future], None, _WorkerLost(why)
             except Exception as e:  # the run itself raised: reported, not saved, retried on rerun
                 yield futures[future], None, e
-    except BaseException:  # Ctrl-C or the caller gone: drop the queued runs, do not wait
+    except BaseException:  # Ctrl-C or the caller gone: stop the runs in flight, drop the rest
+        for process in ours:
+            process.terminate()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
