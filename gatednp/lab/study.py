@@ -146,10 +146,12 @@ def _plots(done: list[dict], variants: list[str], tasks: list[str], directory: s
             continue
         by = {LABELS[v]: [r for r in mine if r["config"]["variant"] == v] for v in variants}
         by = {k: rs for k, rs in by.items() if rs}
-        never = float("nan")  # never solved: no dot (the table counts them)
+        solved = {k: [r["solved_at"] for r in rs if r["solved_at"]] for k, rs in by.items()}
         panels = {
             "test loss": {k: [r["test_loss"] for r in rs] for k, rs in by.items()},
-            "steps to solve": {k: [r["solved_at"] or never for r in rs] for k, rs in by.items()},
+            "steps to solve (runs that solved)": {
+                f"{k} {len(solved[k])}/{len(rs)}": solved[k] for k, rs in by.items()
+            },
         }
         path = os.path.join(directory, f"study-variants-{task}.png")
         title = f"{task}: {len(mine)} runs"
