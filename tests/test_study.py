@@ -9,11 +9,25 @@ import pytest
 
 from gatednp.cli import main
 from gatednp.lab import layers, studyplan
+from gatednp.lab import study as study_module
 
 
 def study(tmp_path, *extra):
     return main(["study", "variants", "--short", "--tasks", "sine", "--variants", "lstm", "rnn",
                  "--seeds", "2", "--results", str(tmp_path / "r.jsonl"), *extra])  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", [["study", "-h"], ["study", "variants", "-h"]])
+def test_the_help_says_the_defaults(argv, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(argv)
+    assert exit.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    if argv[1] == "-h":
+        assert "95% intervals" in out and "Welch" in out
+    else:
+        assert "(default: all)" in out and "default 10" in out and "default 2" in out
+        assert f"about {study_module.default_minutes():.0f} minutes" in out
 
 
 def test_a_study_runs_reports_and_its_rerun_runs_nothing(tmp_path, capsys):
@@ -53,9 +67,7 @@ def test_a_variant_gatednp_cannot_build_is_skipped_with_the_reason(tmp_path, cap
     monkeypatch.setitem(
         layers.VARIANTS, "bogus", lambda I, H, **kw: layers.LSTM(I, H, bogus=1, **kw)
     )
-    from gatednp.lab import study as module
-
-    monkeypatch.setitem(module.SHORT_DEFAULTS, "variants", ["lstm", "bogus"])
+    monkeypatch.setitem(study_module.SHORT_DEFAULTS, "variants", ["lstm", "bogus"])
     args = ["study", "variants", "--short", "--tasks", "sine", "--seeds", "1"]
     assert main([*args, "--results", str(tmp_path / "r.jsonl")]) == 0
     out = capsys.readouterr().out

@@ -165,7 +165,7 @@ def add_parser(subparsers, about: dict[str, dict]) -> argparse.ArgumentParser:
     p, names = command_parsers(subparsers, "study", help, __doc__)
     for name, info in about.items():
         q = names.add_parser(
-            name, help=info["summary"], description=f"{info['summary']}\n\n{info['time']}",
+            name, help=info["summary"].replace("%", "%%"), description=f"{info['summary']}\n\n{info['time']}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )  # fmt: skip
         _add_options(q)
