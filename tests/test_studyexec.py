@@ -1,6 +1,7 @@
 """Running the study on local worker processes and on a Dask cluster: results saved as they
 finish, a worker that dies is reported, and the rerun does only what was not saved."""
 
+import contextlib
 import os
 import warnings
 from dataclasses import replace
@@ -65,16 +66,53 @@ def test_a_run_that_raises_is_reported_and_not_saved(tmp_path):
     assert "KeyError" in outcome.failed[0][1] and not outcome.lost
 
 
+def dying_run(config):
+    """Every run of the GRU kills its worker process."""
+    if config.variant == "gru":
+        os._exit(13)
+    return run_one(config)
+
+
+@contextlib.contextmanager
+def dask_noise_filtered():
+    """distributed's own start-up, shut-down and worker-death noise (ports, deprecations,
+    resources), not ours, filtered for the block only."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="distributed")
+        warnings.filterwarnings("ignore", category=UserWarning, module="distributed")
+        warnings.filterwarnings("ignore", category=ResourceWarning)
+        yield
+
+
+@pytest.mark.slow
+def test_a_run_that_kills_its_dask_workers_is_reported_and_the_rerun_completes(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    results = str(tmp_path / "r.jsonl")
+    with dask_noise_filtered(), dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                      dashboard_address=None) as cluster:  # fmt: skip
+            with distributed.Client(cluster) as client:
+                outcome = execute(configs(), results, client=client, run=dying_run, out=print)
+                # the runs that shared a dying worker are lost too (Dask suspects them all)
+                lost = {c.key for c in outcome.lost}
+                assert {c.key for c in configs() if c.variant == "gru"} <= lost
+                assert "Dask lost the workers of a run" in outcome.broken
+                saved, _ = read_records(results)
+                assert outcome.finished == len(saved) == len(configs()) - len(lost)
+                todo = [c for c in configs() if c.key not in saved]
+                rerun = execute(todo, results, client=client, out=print)  # healthy runs now
+    assert rerun.complete and rerun.finished == len(lost)
+    assert sorted(read_records(results)[0]) == sorted(c.key for c in configs())
+
+
 @pytest.mark.slow
 def test_a_dask_cluster_gives_the_numbers_of_local_processes(tmp_path):
     distributed = pytest.importorskip("distributed")
     local, remote = str(tmp_path / "local.jsonl"), str(tmp_path / "dask.jsonl")
     assert execute(configs(), local, workers=2, out=lambda s: None).complete
-    with warnings.catch_warnings():
-        # distributed's own start-up and shut-down noise (ports, deprecations), not ours
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module="distributed")
-        warnings.filterwarnings("ignore", category=UserWarning, module="distributed")
-        warnings.filterwarnings("ignore", category=ResourceWarning)
+    with dask_noise_filtered():
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                       dashboard_address=None) as cluster:  # fmt: skip
             with distributed.Client(cluster) as client:

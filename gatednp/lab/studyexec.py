@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import multiprocessing
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -143,7 +144,10 @@ def _dask(configs: list[RunConfig], client, run: Callable) -> Stream:
         from distributed.scheduler import KilledWorker
     except ImportError as e:
         raise ImportError(CLUSTER_HINT) from e
-    futures = {client.submit(run, c, key=f"gatednp-study-{_digest(c)}"): c for c in configs}
+    # a fresh key per submission: a key Dask already holds (a run that failed on this client
+    # before) would give back its old result instead of running again
+    token = secrets.token_hex(4)
+    futures = {client.submit(run, c, key=_key(c, token)): c for c in configs}
     for future in dask_completed(futures):
         try:
             yield futures[future], future.result(), None
@@ -153,5 +157,7 @@ def _dask(configs: list[RunConfig], client, run: Callable) -> Stream:
             yield futures[future], None, e
 
 
-def _digest(config: RunConfig) -> str:
-    return hashlib.sha256(config.key.encode()).hexdigest()[:16]
+def _key(config: RunConfig, token: str) -> str:
+    """The run's name on the Dask dashboard: gatednp-study-TASK-VARIANT-sSEED-<hash>-<token>."""
+    digest = hashlib.sha256(config.key.encode()).hexdigest()[:8]
+    return f"gatednp-study-{config.task}-{config.variant}-s{config.seed}-{digest}-{token}"
