@@ -7,7 +7,17 @@ import sys
 
 import numpy as np
 
-from .lab import demo, exercises, experiments, gradflow, reactor, timemachine, traffic, variants
+from .lab import (
+    demo,
+    exercises,
+    experiments,
+    gradflow,
+    reactor,
+    study,
+    timemachine,
+    traffic,
+    variants,
+)
 from .lab.experiments import positive_int
 from .lab.layers import CELLS
 from .lab.tasks import TASKS
@@ -123,6 +133,21 @@ ABOUT = {
 }
 
 
+# `python -m gatednp study NAME`: many seeded runs with statistics (lab/study.py); as above, the
+# table of what runs and what its --help says is here. Time: the full study's estimate, from the
+# per-step times in studyplan.BUDGETS (measured on a 2-core machine).
+STUDIES = {"variants": study.run_variants}
+STUDY_ABOUT = {
+    "variants": dict(
+        summary="the LSTM variants of Greff et al. (2017), the GRU and the RNN over seeds, with "
+        "medians, 95% intervals and Welch's t-test against the vanilla LSTM",
+        time="run time with the defaults (11 variants × adding, copy × 10 seeds): about "
+        f"{study.default_minutes():.0f} minutes on 2 local workers of a quiet 2-core machine; "
+        "--short: seconds",
+    ),
+}
+
+
 def _demo_parser(sub) -> None:
     sub.add_parser(
         "demo",
@@ -141,6 +166,10 @@ COMMANDS = {
     "experiment": (
         lambda sub: experiments.add_parser(sub, ABOUT),
         lambda args: EXPERIMENTS[args.name](args),
+    ),
+    "study": (
+        lambda sub: study.add_parser(sub, STUDY_ABOUT),
+        lambda args: STUDIES[args.name](args),
     ),
 }
 

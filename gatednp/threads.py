@@ -39,7 +39,9 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["get_num_threads", "set_num_threads", "split_rows", "matmul_rows"]
+__all__ = [
+    "get_num_threads", "set_num_threads", "split_rows", "matmul_rows", "set_blas_threads"
+]  # fmt: skip
 
 # Below these a block's work does not pay for the threads' overheads (measured on the
 # benchmark shapes, two threads: a block of 16 rows × 128 units gains in float64 (LSTM small
@@ -137,6 +139,24 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def set_blas_threads(n: int) -> int | None:
+    """Set the thread count of NumPy's OpenBLAS to `n` now; returns the count it had, or None
+    (and changes nothing) when NumPy's BLAS is not an OpenBLAS gatednp can find.
+
+    One thread makes a GEMM sum in the same order on every process of one machine type: the
+    lab's study pins it in each run so that a run gives the same numbers on any worker.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"set_blas_threads: n must be an int >= 1, got {n!r}")
+    blas = _numpy_openblas()
+    if blas is None:
+        return None
+    before = int(blas.get())
+    if before != n:
+        blas.set(int(n))
+    return before
 
 
 def get_num_threads() -> int:

@@ -41,7 +41,7 @@ from .tasks import TASKS, Task
 __all__ = [
     "train", "RunResult", "evaluate", "summary", "apply_defaults", "duration",
     "train_options", "write_plots", "add_parser", "run_training", "positive_int", "positive_float",
-    "DEFAULTS",
+    "DEFAULTS", "command_parsers",
 ]  # fmt: skip
 
 _say = functools.partial(print, flush=True)  # progress shows even when piped to a file
@@ -109,7 +109,8 @@ def train(
         cell: a name accepted by `make_layer`.
         hidden, steps, batch, lr: hidden size, optimizer steps, batch size, Adam's lr.
         clip: clip the gradient norm to this (0: no clipping).
-        seed: model from seed, batches from seed + 1, validation/test sets from seed + 2.
+        seed: model from seed, batches from seed + 1, validation/test sets from seed + 2
+            (from `task.heldout` when the task has one).
         dtype: np.float32 or np.float64.
         target: record the first logged step whose validation loss is below this.
         stop_below: stop once the validation loss is below this (and record the step).
@@ -124,8 +125,9 @@ def train(
     model = SequenceModel(layer, task.output_size, task.per_step, rng=seed)
     opt = Adam(model.parameters(), lr=lr)
     data_rng, test_rng = np.random.default_rng(seed + 1), np.random.default_rng(seed + 2)
-    x_val, y_val = task.batch(test_rng, max(1, test_size // 4), dtype)
-    x_test, y_test = task.batch(test_rng, test_size, dtype)
+    heldout = task.heldout or task.batch
+    x_val, y_val = heldout(test_rng, max(1, test_size // 4), dtype)
+    x_test, y_test = heldout(test_rng, test_size, dtype)
     result = RunResult(cell, task, model)
     start = time.perf_counter()
 
@@ -289,17 +291,22 @@ def positive_float(text: str) -> float:
     return value
 
 
+def command_parsers(subparsers, command: str, help: str, description: str):
+    """A `command NAME` subcommand (help text kept as written): (its parser, the subparsers
+    that its NAMEs are added to)."""
+    p = subparsers.add_parser(
+        command, help=help, description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    return p, p.add_subparsers(dest="name", required=True, metavar="NAME")
+
+
 def add_parser(subparsers, about: dict[str, dict]) -> argparse.ArgumentParser:
     """Add the `experiment` subcommand to argparse subparsers: one sub-command per experiment,
     `about[name]` = dict(summary=..., defaults={option: value}, cells=[...], time="...")
     for its --help."""
-    p = subparsers.add_parser(
-        "experiment",
-        help="train on adding / copy / consecutive / sine; gradient flow; LSTM/GRU variants; timemachine, traffic, reactor",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    names = p.add_subparsers(dest="name", required=True, metavar="NAME")
+    help = "train on adding / copy / consecutive / sine; gradient flow; LSTM/GRU variants; timemachine, traffic, reactor"
+    p, names = command_parsers(subparsers, "experiment", help, __doc__)
     for name, info in about.items():
         defaults = ", ".join(f"--{k.replace('_', '-')} {v}" for k, v in info["defaults"].items())
         description = (

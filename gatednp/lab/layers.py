@@ -1,8 +1,9 @@
 """Every one-layer recurrent module the lab trains, by the name `--cell` takes.
 
-`CELLS` are torch's three layers; `VARIANTS` the LSTM and GRU variants that
-`python -m gatednp experiment variants` compares (options of gn.LSTM and gn.GRU, lstm.py and gru.py);
-`DESCRIPTIONS` says in a few words what each name is.
+`CELLS` are torch's three layers; `VARIANTS` the LSTM and GRU variants, options of gn.LSTM and
+gn.GRU (lstm.py and gru.py), that `python -m gatednp experiment variants` (the first four) and
+`python -m gatednp study variants` (all) compare; `DESCRIPTIONS` says in a few words what each
+name is. A variant whose option the installed gatednp lacks is a ValueError from `make_layer`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ VARIANTS = {
     "cifg": lambda I, H, **kw: LSTM(I, H, forget_gate="coupled", **kw),
     "lstm1997": lambda I, H, **kw: LSTM(I, H, forget_gate="none", **kw),
     "gru-rb": lambda I, H, **kw: GRU(I, H, reset_after=False, **kw),
+    "nig": lambda I, H, **kw: LSTM(I, H, input_gate="none", **kw),
+    "nog": lambda I, H, **kw: LSTM(I, H, output_gate="none", **kw),
+    "noa": lambda I, H, **kw: LSTM(I, H, activations=("sigmoid", "tanh", "identity"), **kw),
 }
 DESCRIPTIONS = {
     "lstm": "torch's LSTM (forget bias at init ~ 0)",
@@ -33,6 +37,9 @@ DESCRIPTIONS = {
     "gru": "torch's GRU (reset after W_hn)",
     "gru-rb": "GRU, reset before W_hn (Cho 2014)",
     "rnn": "tanh RNN, no gates",
+    "nig": "no input gate, i ≡ 1",
+    "nog": "no output gate, o ≡ 1",
+    "noa": "no output activation, h = o ⊙ c",
 }
 
 
@@ -46,4 +53,7 @@ def make_layer(kind: str, input_size: int, hidden_size: int, *, dtype, rng) -> M
     factory = CELLS.get(kind) or VARIANTS.get(kind)
     if factory is None:
         raise ValueError(f"cell must be one of {[*CELLS, *VARIANTS]}, got {kind!r}")
-    return factory(input_size, hidden_size, dtype=dtype, rng=rng)
+    try:
+        return factory(input_size, hidden_size, dtype=dtype, rng=rng)
+    except TypeError as e:  # an option this gatednp does not have (yet): "unexpected keyword"
+        raise ValueError(f"the installed gatednp cannot build {kind!r}: {e}") from e

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 import numpy as np
 
 __all__ = [
-    "MissingMatplotlib", "loss_curves", "gate_heatmaps", "gradient_norms", "check_heatmap", "lines"
+    "MissingMatplotlib", "loss_curves", "gate_heatmaps", "gradient_norms", "check_heatmap", "lines",
+    "box_plots",
 ]  # fmt: skip
 
 SIGMOID_GATES = set("ifozr")  # in [0, 1]; g, n, h lie in [-1, 1]; c is unbounded
@@ -227,6 +228,38 @@ def lines(
     ax.set(xlabel=xlabel, ylabel=ylabel, yscale="log" if log else "linear")
     ax.set_title(title)
     ax.legend(fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def box_plots(
+    panels: Mapping[str, Mapping[str, np.ndarray]],
+    path: str,
+    *,
+    title: str = "",
+    log: Mapping[str, bool] | None = None,
+) -> str:
+    """Side-by-side panels of box plots, one box per named group with its runs as dots, as in
+    Greff et al.'s figures (the variant study: test loss and steps to solve per variant).
+
+    Args:
+        panels: {y label: {group name: (n,) values}}; non-finite values are left out of a box.
+        path: the PNG to write.
+        log: {y label: True} for a log-scale panel.
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False)
+    for ax, (ylabel, groups) in zip(axes[0], panels.items()):
+        data = [np.asarray(v, float)[np.isfinite(np.asarray(v, float))] for v in groups.values()]
+        ax.boxplot(data, showfliers=False)
+        ax.set_xticks(range(1, len(groups) + 1), list(groups), rotation=45)
+        for k, v in enumerate(data, start=1):
+            jitter = np.linspace(-0.15, 0.15, len(v)) if len(v) > 1 else np.zeros(len(v))
+            ax.plot(k + jitter, v, ".", color="C0", alpha=0.6)
+        ax.set(ylabel=ylabel, yscale="log" if (log or {}).get(ylabel) else "linear")
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

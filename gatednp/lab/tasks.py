@@ -53,6 +53,11 @@ class Task:
     metric_name: str
     metric: Callable[[np.ndarray, np.ndarray], float]
     baseline: float  # the loss of the trivial answer described in the module docstring
+    # real data: draws the validation and test sets, like `batch`, from a part that `batch`
+    # never shows (None: they are drawn from `batch` with their own generator)
+    heldout: (
+        Callable[[np.random.Generator, int, np.dtype], tuple[np.ndarray, np.ndarray]] | None
+    ) = None
 
 
 def _mse(pred: np.ndarray, target: np.ndarray) -> float:

@@ -26,14 +26,16 @@ import time
 import numpy as np
 
 from ..data import MinMaxScaler, sliding_windows
+from ..losses import mse_loss
 from ..metrics import forecast_metrics
 from .datasets import pems_flow
 from .experiments import write_plots
 from .forecast import fit, predict
 from .layers import CELLS
 from .models import SequenceModel
+from .tasks import Task
 
-__all__ = ["LAGS", "baselines", "metrics_table", "run_traffic"]
+__all__ = ["LAGS", "baselines", "metrics_table", "run_traffic", "traffic_task", "persistence_mse"]
 
 LAGS = 12
 FULL = dict(hidden=64, layers=2, epochs=250, batch=256, lr=2e-3, log_every=10)
@@ -55,6 +57,44 @@ def baselines(train: np.ndarray, test: np.ndarray) -> dict[str, np.ndarray]:
         "previous day": allflow[t - 288],
         "linear AR(12)": np.column_stack([Xt[:, :, 0], np.ones(len(Xt))]) @ coef,
     }
+
+
+def traffic_task(lags: int = LAGS) -> Task:
+    """The series as a Task of tasks.py, for the variant study: `lags` min–max scaled flows
+    (x (lags, B, 1), time-major) -> the next one. Batches are drawn from the training windows,
+    the validation and test sets (`heldout`) from the test days' windows. The baseline is the
+    test MSE of always answering the training mean (`persistence_mse` is a stronger bar)."""
+    X, y, Xt, yt = _scaled_windows(lags)
+
+    def sampler(X: np.ndarray, y: np.ndarray):
+        def batch(rng: np.random.Generator, B: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+            rows = rng.integers(0, len(X), size=B)
+            return X[rows].transpose(1, 0, 2).astype(dtype), y[rows].astype(dtype)
+
+        return batch
+
+    mean = float(np.mean((yt - y.mean()) ** 2))
+    return Task("traffic", 1, 1, False, sampler(X, y), mse_loss, "MSE", _mse, mean, sampler(Xt, yt))
+
+
+def persistence_mse(lags: int = LAGS) -> float:
+    """The scaled test MSE of repeating the last value: what `traffic_task` must beat."""
+    _, _, Xt, yt = _scaled_windows(lags)
+    return _mse(Xt[:, -1], yt)
+
+
+def _scaled_windows(lags: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """X (N, lags, 1), y (N, 1) from the training days, Xt, yt from the test days, min–max
+    scaled by the training days."""
+    train, test = pems_flow()
+    scaler = MinMaxScaler().fit(train.reshape(-1, 1))
+    X, y = sliding_windows(scaler.transform(train.reshape(-1, 1)), lags)
+    Xt, yt = sliding_windows(scaler.transform(test.reshape(-1, 1)), lags)
+    return X, y, Xt, yt
+
+
+def _mse(pred: np.ndarray, target: np.ndarray) -> float:
+    return float(np.mean((pred - target) ** 2))
 
 
 def metrics_table(truth: np.ndarray, forecasts: dict, seconds: dict | None = None) -> str:
