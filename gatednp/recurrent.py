@@ -296,6 +296,7 @@ class LSTM(RNNBase):
         activations: tuple[str, ...] | None = None,
         activation_alpha: tuple[float | None, ...] | None = None,
         activation_beta: tuple[float | None, ...] | None = None,
+        clip: float | None = None,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
@@ -303,7 +304,7 @@ class LSTM(RNNBase):
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
             proj_size, dtype=dtype, rng=rng, peepholes=peepholes, forget_bias=forget_bias,
             forget_gate=forget_gate, input_gate=input_gate, output_gate=output_gate,
-            activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta,
+            activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta, clip=clip,
         )  # fmt: skip
 
 
@@ -334,12 +335,13 @@ class GRU(RNNBase):
         activations: tuple[str, ...] | None = None,
         activation_alpha: tuple[float | None, ...] | None = None,
         activation_beta: tuple[float | None, ...] | None = None,
+        clip: float | None = None,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            dtype=dtype, rng=rng, reset_after=reset_after, activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta,
+            dtype=dtype, rng=rng, reset_after=reset_after, activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta, clip=clip,
         )  # fmt: skip
 
 
@@ -369,10 +371,11 @@ class RNN(RNNBase):
         activations: tuple[str, ...] | None = None,
         activation_alpha: tuple[float | None, ...] | None = None,
         activation_beta: tuple[float | None, ...] | None = None,
+        clip: float | None = None,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            dtype=dtype, rng=rng, nonlinearity=nonlinearity, activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta,
+            dtype=dtype, rng=rng, nonlinearity=nonlinearity, activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta, clip=clip,
         )  # fmt: skip

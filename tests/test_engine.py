@@ -30,14 +30,18 @@ OPTIONS = [
     ("lstm", {"peepholes": True, "output_gate": "none", "forget_gate": "coupled"}),
     ("lstm", {"activations": ("sigmoid", "tanh", "identity")}),  # Greff et al.'s NOA
     ("lstm", {"activations": ("HardSigmoid", "softsign", "Elu"), "peepholes": True}),
+    ("lstm", {"clip": 0.5, "peepholes": True, "activations": ("sigmoid", "tanh", "identity")}),
     ("gru", {}),
     ("gru", {"bias": False}),
     ("gru", {"reset_after": False}),
     ("gru", {"reset_after": False, "bias": False}),
     ("gru", {"activations": ("hard_sigmoid", "elu"), "activation_alpha": (0.3, 0.5)}),
     ("gru", {"activations": ("sigmoid", "softplus"), "reset_after": False}),
+    ("gru", {"clip": 0.5}),
+    ("gru", {"clip": 0.4, "reset_after": False}),
     ("rnn", {}),
     ("rnn", {"nonlinearity": "relu"}),
+    ("rnn", {"clip": 0.3, "nonlinearity": "relu"}),
     (
         "rnn",
         {"activations": ("ScaledTanh",), "activation_alpha": (1.5,), "activation_beta": (0.7,)},

@@ -1,4 +1,4 @@
-"""ONNX's recurrent attributes as gatednp options: activations (with α, β), and their checks.
+"""ONNX's recurrent attributes as gatednp options: activations (with α, β), clip, and their checks.
 
 The forward pass is held to onnxruntime's LSTM, GRU and RNN (in float32, the only type it
 runs them in; onnx.reference's LSTM and GRU ignore these attributes; its RNN knows Tanh and Affine, and is used for those), through a small local
@@ -58,6 +58,8 @@ def onnx_node(layer, x, state, **attributes):
             attributes["activation_alpha"] = alpha * layer.num_directions
         if beta:
             attributes["activation_beta"] = beta * layer.num_directions
+    if layer.cell_options["clip"] is not None:
+        attributes["clip"] = layer.cell_options["clip"]
     if kind == "gru":
         attributes["linear_before_reset"] = int(layer.reset_after)
     if layer.bidirectional:
@@ -128,6 +130,31 @@ def test_activations_equal_onnxruntime(kind, options, extra):
     assert_same_as_onnx(randomize(layer, np.random.default_rng(2)), tol=2e-5, **extra)
 
 
+CLIP_CASES = [
+    ("lstm", {"clip": 0.4}),
+    ("lstm", {"clip": 0.7, "peepholes": True, "activations": ("sigmoid", "softsign", "elu")}),
+    ("gru", {"clip": 0.5}),
+    ("gru", {"clip": 0.5, "reset_after": False, "bidirectional": True}),
+    ("rnn", {"clip": 0.3}),
+    ("rnn", {"clip": 0.6, "activations": ("softplus",)}),
+]
+
+
+@pytest.mark.parametrize("kind, options", CLIP_CASES, ids=[f"{k}-{o}" for k, o in CLIP_CASES])
+def test_clip_equals_onnxruntime(kind, options):
+    """clip cuts each gate's input (peephole terms included), not the cell state before h."""
+    layer = LAYER[kind](4, 3, **options, dtype=np.float32, rng=1)
+    assert_same_as_onnx(randomize(layer, np.random.default_rng(2), scale=1.0), tol=2e-5)
+
+
+def test_clip_cuts():
+    """With a clip, the gates' inputs are cut: a huge input changes nothing past the bound."""
+    layer = randomize(gn.GRU(2, 3, clip=0.5), np.random.default_rng(0))
+    x = np.full((3, 1, 2), 50.0)
+    np.testing.assert_array_equal(layer(x)[0], layer(2 * x)[0])
+    assert not np.array_equal(gn.GRU(2, 3, rng=0)(x)[0], gn.GRU(2, 3, rng=0)(2 * x)[0])
+
+
 @pytest.mark.parametrize("activations", [("Tanh",), ("Affine",)])
 def test_rnn_activations_equal_onnx_reference(activations):
     layer = randomize(gn.RNN(4, 3, activations=activations, rng=1), np.random.default_rng(2))
@@ -193,6 +220,10 @@ def test_activation_options_survive_a_checkpoint(tmp_path):
         ("rnn", {"activations": ("leakyrelu",), "activation_alpha": (-0.1,)}, ValueError, "leakyrelu needs alpha ≥ 0"),
         ("lstm", {"activation_alpha": (1.0, 1.0, 1.0)}, ValueError, "need activations"),
         ("rnn", {"activations": ("elu",), "nonlinearity": "relu"}, ValueError, "either as nonlinearity or as activations"),
+        ("lstm", {"clip": 0.0}, ValueError, r"clip must be a finite number > 0 \(or None for no clip\), got 0.0"),
+        ("gru", {"clip": float("nan")}, ValueError, "clip must be a finite number > 0"),
+        ("rnn", {"clip": -1}, ValueError, "got -1"),
+        ("rnn", {"clip": "1"}, TypeError, "clip must be a number > 0 or None, got str"),
     ],
 )  # fmt: skip
 def test_bad_activation_options_are_named(kind, options, error, match):
