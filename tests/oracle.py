@@ -50,7 +50,8 @@ def run(layer, x, state, lengths, dy, dstate):
                 k = layer_index * D + d
                 s = tuple(part[k, b : b + 1] for part in state)
                 out, tape = [None] * n, []
-                for t in range(n) if d == 0 else reversed(range(n)):
+                backwards = d == 1 or getattr(layer, "reverse", False)
+                for t in reversed(range(n)) if backwards else range(n):
                     s, cache = step(inp[t], s, arrays[k], **layer.cell_options)
                     out[t] = s[0]
                     tape.append((t, cache))

@@ -51,6 +51,7 @@ LAYOUTS = {
     "one": {},
     "stacked-bidirectional": {"num_layers": 2, "bidirectional": True},
     "lengths": {"bidirectional": True, "lengths": True},
+    "reverse": {"reverse": True, "num_layers": 2, "lengths": True},
 }
 
 
