@@ -137,10 +137,12 @@ class RNNBase(Module):
         """Run the whole stack over a sequence.
 
         Args:
-            x: (T, B, I), or (B, T, I) with batch_first, or unbatched (T, I).
+            x: (T, B, I), or (B, T, I) with batch_first, or unbatched (T, I); T = 0 gives an
+                empty y and the initial state back (as ONNX; torch refuses T = 0).
             state: initial state, zeros if None: an LSTM takes (h_0, c_0), each
                 (D·num_layers, B, H_out) / (D·num_layers, B, H); GRU and RNN take h_0.
-            lengths: optional (B,) ints in [1, T]: the true length of each sequence.
+            lengths: optional (B,) ints in [0, T]: the true length of each sequence (0: no
+                step, zero outputs, the initial state kept, as ONNX's sequence_lens = 0).
 
         Returns:
             y (T, B, D·H_out) (batch-first / unbatched like x), and the final state shaped like
