@@ -10,7 +10,8 @@ buffer of its own; with reset_after=False it is [dr|dz] and dn, and no buffer is
 As in the LSTM engine, a GRU (reset after W_hn) whose gates take at most FEW_CALLS_MAX_BYTES
 gets its local derivatives computed before the backward loop, which then makes eight NumPy
 calls a step instead of about seventeen (training step: tiny 0.79–0.80×, stream 0.80–0.92×,
-B = 1…4 0.83–0.93× the in-place loop's time; above ~1.2 MB of gates 1.05–2.0×).
+B = 1…4 0.83–0.93× the in-place loop's time; above ~1.2 MB of gates 1.05–2.0×). Other
+activations and `clip` take the in-place loop's general path, as in the LSTM engine.
 """
 
 from __future__ import annotations

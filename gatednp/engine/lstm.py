@@ -15,7 +15,11 @@ is how it is arranged for NumPy (T steps, B batch, G gates of H units, P = H or 
   such sizes the per-call cost dominates (training step: tiny 0.72–0.75×, stream 500×1×8×64
   0.75–0.78×, B = 4 0.80–0.92× the in-place loop's time; from ~3 MB of gates 1.04–1.14×);
 - the loops take any block of batch rows (rows never meet inside a layer): with
-  `gn.set_num_threads(n)` the batch is split over n threads (threads.split_rows).
+  `gn.set_num_threads(n)` the batch is split over n threads (threads.split_rows);
+- other activations than σ, tanh, tanh (activations.py) take a general path in the same loops:
+  each function in place, each derivative read off its output; with `clip`, a boolean mask per
+  gate (T, B, G·H) records where the inputs were inside the bounds, and each gate's gradient is
+  masked as soon as it is computed. The defaults' path is the one measured above.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 Arranged as the LSTM engine (engine/lstm.py): the input part of every pre-activation in one
 GEMM before the loop, the local derivative φ'(a_t) of every step read off h_t in one pass before
-the backward loop, the weight GEMMs after it, loops over any block of batch rows.
+the backward loop, the weight GEMMs after it, loops over any block of batch rows. φ is tanh,
+relu or another of activations.py; with `clip`, a mask of where φ's input was inside the bounds
+zeroes φ'(a_t) where the cut acted.
 """
 
 from __future__ import annotations

@@ -198,11 +198,11 @@ def test_noa_has_no_output_activation():
     np.testing.assert_allclose(h1, o * c1, rtol=1e-13, atol=1e-15)
 
 
-def test_activation_options_survive_a_checkpoint(tmp_path):
-    lstm = gn.LSTM(3, 4, activations=("hard_sigmoid", "tanh", "identity"), activation_alpha=(0.25, None, None), rng=0)  # fmt: skip
+def test_the_new_options_survive_a_checkpoint(tmp_path):
+    lstm = gn.LSTM(3, 4, activations=("hard_sigmoid", "tanh", "identity"), activation_alpha=(0.25, None, None), clip=2.5, reverse=True, input_gate="none", rng=0)  # fmt: skip
     gn.save(tmp_path / "a.ckpt", lstm)
     back = gn.load(tmp_path / "a.ckpt").model
-    assert back.cell_options == lstm.cell_options and repr(back) == repr(lstm)
+    assert back.cell_options == lstm.cell_options and repr(back) == repr(lstm) and back.reverse
     x = np.random.default_rng(0).standard_normal((3, 2, 3))
     np.testing.assert_array_equal(back(x)[0], lstm(x)[0])
 
