@@ -196,7 +196,8 @@ class LSTMCell(CellBase):
         super().__init__(
             input_size, hidden_size, bias, dtype=dtype, rng=rng, peepholes=peepholes,
             forget_bias=forget_bias, forget_gate=forget_gate, input_gate=input_gate,
-            output_gate=output_gate, activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta, clip=clip,
+            output_gate=output_gate, activations=activations, activation_alpha=activation_alpha,
+            activation_beta=activation_beta, clip=clip,
         )  # fmt: skip
 
 
@@ -229,7 +230,8 @@ class GRUCell(CellBase):
     ) -> None:
         super().__init__(
             input_size, hidden_size, bias, dtype=dtype, rng=rng, reset_after=reset_after,
-            activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta, clip=clip,
+            activations=activations, activation_alpha=activation_alpha,
+            activation_beta=activation_beta, clip=clip,
         )  # fmt: skip
 
 
@@ -262,7 +264,8 @@ class RNNCell(CellBase):
     ) -> None:
         super().__init__(
             input_size, hidden_size, bias, dtype=dtype, rng=rng, nonlinearity=nonlinearity,
-            activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta, clip=clip,
+            activations=activations, activation_alpha=activation_alpha,
+            activation_beta=activation_beta, clip=clip,
         )  # fmt: skip
 
 

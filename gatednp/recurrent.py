@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .checks import (
+    check_directions,
     check_dropout,
     check_dtype,
     check_flags,
@@ -58,21 +59,11 @@ class RNNBase(Module):
         **options,
     ) -> None:
         check_sizes(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
-        check_flags(
-            bias=bias, batch_first=batch_first, bidirectional=bidirectional, reverse=reverse
-        )
-        if reverse and bidirectional:
-            raise ValueError(
-                "reverse=True runs a layer's one direction from the last step to the first (ONNX "
-                "direction='reverse'); a bidirectional layer has both directions already: give "
-                "reverse=True or bidirectional=True, not both"
-            )
+        check_flags(bias=bias, batch_first=batch_first)
+        check_directions(bidirectional, reverse)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.bias, self.batch_first, self.dropout = (
-            bias,
-            batch_first,
-            check_dropout(dropout, num_layers),
-        )
+        self.bias, self.batch_first = bias, batch_first
+        self.dropout = check_dropout(dropout, num_layers)
         self.bidirectional, self.reverse = bidirectional, reverse
         self.proj_size = check_proj_size(proj_size, hidden_size)
         self.dtype = check_dtype(dtype)
@@ -120,8 +111,8 @@ class RNNBase(Module):
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         defaults = dict(
-            num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False, reverse=False,
-            proj_size=0, peepholes=False, forget_bias=None, **self.kind.options,
+            num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False,
+            reverse=False, proj_size=0, peepholes=False, forget_bias=None, **self.kind.options,
         )  # fmt: skip
         for k, v in defaults.items():
             if getattr(self, k, v) != v:
@@ -318,7 +309,8 @@ class LSTM(RNNBase):
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
             proj_size, dtype=dtype, rng=rng, peepholes=peepholes, forget_bias=forget_bias,
             forget_gate=forget_gate, input_gate=input_gate, output_gate=output_gate,
-            activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta, clip=clip, reverse=reverse,
+            activations=activations, activation_alpha=activation_alpha,
+            activation_beta=activation_beta, clip=clip, reverse=reverse,
         )  # fmt: skip
 
 
@@ -356,7 +348,9 @@ class GRU(RNNBase):
     ) -> None:
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            dtype=dtype, rng=rng, reset_after=reset_after, activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta, clip=clip, reverse=reverse,
+            dtype=dtype, rng=rng, reset_after=reset_after, activations=activations,
+            activation_alpha=activation_alpha, activation_beta=activation_beta, clip=clip,
+            reverse=reverse,
         )  # fmt: skip
 
 
@@ -393,5 +387,7 @@ class RNN(RNNBase):
     ) -> None:
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            dtype=dtype, rng=rng, nonlinearity=nonlinearity, activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta, clip=clip, reverse=reverse,
+            dtype=dtype, rng=rng, nonlinearity=nonlinearity, activations=activations,
+            activation_alpha=activation_alpha, activation_beta=activation_beta, clip=clip,
+            reverse=reverse,
         )  # fmt: skip
