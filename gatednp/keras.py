@@ -34,7 +34,7 @@ import numpy as np
 from .gates import convert_gates
 from .recurrent import GRU, LSTM, RNN, RNNBase
 
-__all__ = ["from_keras", "to_keras", "read_keras_weights"]
+__all__ = ["from_keras", "to_keras", "read_keras_weights", "keras_activations", "KERAS_ACTIVATIONS"]
 
 KERAS_LAYERS = {"lstm": "lstm", "gru": "gru", "simplernn": "rnn", "rnn": "rnn"}
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
@@ -55,6 +55,7 @@ def from_keras(
     bidirectional: bool = False,
     reset_after: bool = True,
     activation: str = "tanh",
+    recurrent_activation: str = "sigmoid",
     dtype=None,
 ) -> RNNBase:
     """A gatednp layer (batch_first=True) equal to Keras layers with these `get_weights()`.
@@ -65,8 +66,8 @@ def from_keras(
         kind: "lstm", "gru" or "simplernn".
         num_layers, bidirectional: how many stacked layers, and Bidirectional wrappers.
         reset_after: the Keras GRU's reset_after (its default is True).
-        activation: SimpleRNN's activation, "tanh" or "relu" (LSTM and GRU: "tanh" with
-            Keras' default recurrent_activation "sigmoid").
+        activation, recurrent_activation: the layer's Keras activations (defaults "tanh" and
+            "sigmoid", Keras' own): any of KERAS_ACTIVATIONS, as gatednp's `activations`.
         dtype: float32 or float64; None keeps the kernel's.
     """
     cell = _cell(kind)
@@ -88,21 +89,84 @@ def from_keras(
     dtype = np.dtype(kernel.dtype if dtype is None else dtype)
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-    if cell != "rnn" and activation != "tanh":
-        raise ValueError(f"a Keras {kind} with activation={activation!r} has no gatednp match")
+    options = _activation_options(cell, activation, recurrent_activation)
     common = dict(bias=per == 3, batch_first=True, bidirectional=bidirectional, dtype=dtype)
     if cell == "lstm":
-        layer = LSTM(I, H, num_layers, **common)
+        layer = LSTM(I, H, num_layers, **common, **options)
     elif cell == "gru":
-        layer = GRU(I, H, num_layers, reset_after=bool(reset_after), **common)
+        layer = GRU(I, H, num_layers, reset_after=bool(reset_after), **common, **options)
     else:
-        layer = RNN(I, H, num_layers, nonlinearity=activation, **common)
+        layer = RNN(I, H, num_layers, **common, **options)
     state = {}
     for k, (name, _) in enumerate(_directions(layer)):
         chunk = arrays[k * per : (k + 1) * per]
         state.update(_from_arrays(layer, name, chunk))
     layer.load_state_dict(state)
     return layer
+
+
+# Keras' activation names as ONNX's (name, α, β); Keras 3's hard_sigmoid is relu6(x + 3) / 6
+KERAS_ACTIVATIONS = {
+    "tanh": ("tanh", None, None),
+    "sigmoid": ("sigmoid", None, None),
+    "relu": ("relu", None, None),
+    "linear": ("identity", None, None),
+    "hard_sigmoid": ("hardsigmoid", 1 / 6, 0.5),
+    "softsign": ("softsign", None, None),
+    "softplus": ("softplus", None, None),
+    "elu": ("elu", 1.0, None),
+}
+
+
+def _activation_options(cell: str, activation: str, recurrent: str) -> dict:
+    """gatednp's options for a Keras layer's activation and recurrent_activation."""
+    for what, name in (("activation", activation), ("recurrent_activation", recurrent)):
+        if name not in KERAS_ACTIVATIONS:
+            raise ValueError(
+                f"{what}={name!r} has no gatednp match; Keras names gatednp has: "
+                f"{sorted(KERAS_ACTIVATIONS)}"
+            )
+    if cell == "rnn":
+        if activation in ("tanh", "relu"):
+            return {"nonlinearity": activation}
+        roles = [activation]
+    else:
+        if (activation, recurrent) == ("tanh", "sigmoid"):
+            return {}
+        roles = [recurrent, activation, activation][: 3 if cell == "lstm" else 2]
+    table = [KERAS_ACTIVATIONS[r] for r in roles]
+    return {
+        "activations": tuple(t[0] for t in table),
+        "activation_alpha": tuple(t[1] for t in table),
+        "activation_beta": tuple(t[2] for t in table),
+    }
+
+
+def keras_activations(layer: RNNBase) -> dict[str, str]:
+    """The Keras `activation` (and `recurrent_activation`) of the layer equal to `layer`."""
+    cell, opts = layer.kind.name, layer.cell_options
+    if opts.get("activations") is None:
+        if cell == "rnn":
+            return {"activation": opts["nonlinearity"]}
+        return {"activation": "tanh", "recurrent_activation": "sigmoid"}
+    alphas, betas = opts["activation_alpha"] or (), opts["activation_beta"] or ()
+    names = []
+    for k, name in enumerate(opts["activations"]):
+        keras = [
+            key
+            for key, (onnx, a, b) in KERAS_ACTIVATIONS.items()
+            if onnx == name
+            and (a is None or np.isclose(a, alphas[k]))
+            and (b is None or np.isclose(b, betas[k]))
+        ]
+        if not keras:
+            raise ValueError(f"Keras has no activation equal to {name!r} (α, β of position {k})")
+        names.append(keras[0])
+    if cell == "rnn":
+        return {"activation": names[0]}
+    if cell == "lstm" and names[1] != names[2]:
+        raise ValueError(f"Keras' LSTM uses one activation for g and h, got {names[1:]}")
+    return {"activation": names[1], "recurrent_activation": names[0]}
 
 
 def _directions(layer: RNNBase):
@@ -149,7 +213,8 @@ def to_keras(layer: RNNBase) -> list[np.ndarray]:
     recurrent_kernel, bias per layer and direction, as `from_keras` takes them)."""
     if not isinstance(layer, RNNBase):
         raise TypeError(f"to_keras takes a gn.LSTM, gn.GRU or gn.RNN, got {type(layer).__name__}")
-    keras_has = {"reset_after"}  # the variants Keras has too
+    keras_has = {"reset_after", "activations", "activation_alpha", "activation_beta"}
+    keras_activations(layer)  # refuses activations Keras lacks
     if (
         set(layer.variant) - keras_has
         or getattr(layer, "proj_size", 0)
@@ -157,7 +222,7 @@ def to_keras(layer: RNNBase) -> list[np.ndarray]:
     ):
         raise ValueError(
             f"Keras has no {type(layer).__name__} with {layer.extra_repr()}: only torch's "
-            "own cells (and the GRU's reset_after=False) convert"
+            "own cells, the GRU's reset_after=False and activations Keras has convert"
         )
     cell, sd = layer.kind.name, layer.state_dict()
     out = []

@@ -15,9 +15,11 @@ def sig(x):
     return 1 / (1 + np.exp(-x))
 
 
-def keras_forward(kind, weights, x, reset_after=True, activation=np.tanh):
+def keras_forward(kind, weights, x, reset_after=True, activation=np.tanh, recurrent=None):
     """Keras' recurrent layers, written from Keras' own equations (gates on the last axis in
     Keras' order: LSTM i f c o, GRU z r h), batch-major x (B, T, I) -> all outputs."""
+    sig = recurrent or globals()["sig"]
+    tanh = activation
     kernel, recurrent = weights[0], weights[1]
     H = recurrent.shape[0]
     bias = weights[2] if len(weights) == 3 else np.zeros(kernel.shape[1])
@@ -30,11 +32,11 @@ def keras_forward(kind, weights, x, reset_after=True, activation=np.tanh):
             i, f, g, o = (
                 sig(z[:, :H]),
                 sig(z[:, H : 2 * H]),
-                np.tanh(z[:, 2 * H : 3 * H]),
+                tanh(z[:, 2 * H : 3 * H]),
                 sig(z[:, 3 * H :]),
             )
             c = f * c + i * g
-            h = o * np.tanh(c)
+            h = o * tanh(c)
         elif kind == "gru":
             b_in, b_rec = (bias[0], bias[1]) if reset_after else (bias, np.zeros_like(bias))
             xz = xt @ kernel + b_in
@@ -42,11 +44,11 @@ def keras_forward(kind, weights, x, reset_after=True, activation=np.tanh):
                 hz = h @ recurrent + b_rec
                 z = sig(xz[:, :H] + hz[:, :H])
                 r = sig(xz[:, H : 2 * H] + hz[:, H : 2 * H])
-                hh = np.tanh(xz[:, 2 * H :] + r * hz[:, 2 * H :])
+                hh = tanh(xz[:, 2 * H :] + r * hz[:, 2 * H :])
             else:
                 z = sig(xz[:, :H] + h @ recurrent[:, :H])
                 r = sig(xz[:, H : 2 * H] + h @ recurrent[:, H : 2 * H])
-                hh = np.tanh(xz[:, 2 * H :] + (r * h) @ recurrent[:, 2 * H :])
+                hh = tanh(xz[:, 2 * H :] + (r * h) @ recurrent[:, 2 * H :])
             h = z * h + (1 - z) * hh
         else:
             h = activation(xt @ kernel + h @ recurrent + bias)
@@ -98,6 +100,45 @@ def test_relu_simplernn_and_float32():
     np.testing.assert_allclose(layer(x)[0], want, rtol=1e-5, atol=1e-6)
 
 
+KERAS_FUNCTIONS = {  # Keras 3's definitions (keras/src/activations/activations.py)
+    "relu": lambda v: np.maximum(v, 0),
+    "linear": lambda v: v,
+    "hard_sigmoid": lambda v: np.clip(v / 6 + 0.5, 0, 1),
+    "softsign": lambda v: v / (1 + np.abs(v)),
+    "softplus": lambda v: np.log1p(np.exp(v)),
+    "elu": lambda v: np.where(v > 0, v, np.exp(v) - 1),
+    "tanh": np.tanh,
+    "sigmoid": sig,
+}
+
+
+@pytest.mark.parametrize(
+    ("kind", "activation", "recurrent"),
+    [
+        ("lstm", "relu", "hard_sigmoid"),
+        ("lstm", "softsign", "sigmoid"),
+        ("gru", "elu", "hard_sigmoid"),
+        ("gru", "linear", "softplus"),
+        ("simplernn", "softsign", "sigmoid"),
+        ("simplernn", "relu", "sigmoid"),
+    ],
+)
+def test_keras_activations(kind, activation, recurrent):
+    rng = np.random.default_rng(7)
+    w = keras_weights(rng, kind, 2, 3)
+    layer = gn.from_keras(w, kind, activation=activation, recurrent_activation=recurrent)
+    x = rng.standard_normal((2, 4, 2)) * 3  # reach the hard sigmoid's flat parts
+    want = keras_forward(
+        kind, w, x, activation=KERAS_FUNCTIONS[activation], recurrent=KERAS_FUNCTIONS[recurrent]
+    )
+    np.testing.assert_allclose(layer(x)[0], want, rtol=1e-12, atol=1e-12)
+    got = gn.keras.keras_activations(layer)
+    assert got["activation"] == activation
+    assert got.get("recurrent_activation", recurrent) == recurrent
+    for a, b in zip(gn.to_keras(layer), w):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_stacked_bidirectional_is_keras_weight_order():
     """Bidirectional(LSTM) then LSTM: forward layer, backward layer, next layer's weights;
     the backward direction reads the sequence reversed and its outputs are flipped back."""
@@ -134,7 +175,12 @@ def test_gatednp_to_keras_to_gatednp_keeps_the_function():
         (lambda w: gn.from_keras([w[0][:, :-1], *w[1:]], "lstm"), r"kernel is \(I, 4·H\)"),
         (lambda w: gn.from_keras([w[0], w[1][:-1], w[2]], "lstm"), "recurrent_kernel"),
         (lambda w: gn.from_keras([w[0], w[1], w[2][:-1]], "lstm"), "bias"),
-        (lambda w: gn.from_keras(w, "lstm", activation="relu"), "no gatednp match"),
+        (lambda w: gn.from_keras(w, "lstm", activation="swish"), "no gatednp match"),
+        (lambda w: gn.to_keras(gn.LSTM(2, 3, clip=1.0)), "Keras has no LSTM"),
+        (
+            lambda w: gn.to_keras(gn.GRU(2, 3, activations=("hardsigmoid", "tanh"))),
+            "Keras has no activation equal to 'hardsigmoid'",
+        ),
         (lambda w: gn.to_keras(gn.LSTM(2, 3, peepholes=True)), "Keras has no LSTM"),
         (lambda w: gn.to_keras(gn.LSTM(2, 3, proj_size=2)), "Keras has no LSTM"),
     ],
