@@ -1,0 +1,78 @@
+"""The ONNX attributes that map to gatednp's ONNX-only options (activations, activation_alpha,
+activation_beta, clip, the layer keyword reverse, input_gate / output_gate). Each test runs only
+when the installed gatednp has the option (`has_option`); until then it is skipped, naming it,
+and loading a graph that uses it is a clear error (tests/test_onnx_load.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gatednp as gn
+
+onnx = pytest.importorskip("onnx", reason="the onnx extra is not installed")
+ort = pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
+
+from gatednp.onnx.schema import UnsupportedError, has_option  # noqa: E402
+from gatednp.registry import LSTM_KIND  # noqa: E402
+
+LAYERS = {"LSTM": gn.LSTM, "GRU": gn.GRU, "RNN": gn.RNN}
+OPTIONS = {  # per op: layer keywords exercising every ONNX-only attribute
+    "clip": {op: dict(clip=0.7) for op in LAYERS},
+    "activations": {
+        "LSTM": dict(
+            activations=("HardSigmoid", "Softsign", "leaky_relu"),
+            activation_alpha=(0.3, 0.1),
+            activation_beta=(0.4,),
+        ),
+        "GRU": dict(
+            activations=("sigmoid", "ScaledTanh"), activation_alpha=(1.5,), activation_beta=(0.8,)
+        ),
+        "RNN": dict(activations=("Elu",), activation_alpha=(0.9,)),
+    },
+    "reverse": {op: dict(reverse=True) for op in LAYERS},
+}
+
+
+def needs(op: str, option: str) -> None:
+    if not has_option(op, option):
+        pytest.skip(f"this gatednp's {op} has no {option!r} option yet")
+
+
+def run_ort(proto, feeds):
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, feeds)
+
+
+@pytest.mark.parametrize("option", sorted(OPTIONS))
+@pytest.mark.parametrize("op", sorted(LAYERS))
+def test_option_exports_to_onnxruntime_and_loads_back(op, option):
+    needs(op, option)
+    kwargs = OPTIONS[option][op]
+    bidirectional = option != "reverse"
+    layer = LAYERS[op](
+        3, 4, num_layers=2, bidirectional=bidirectional, dtype=np.float32, rng=0, **kwargs
+    )
+    proto = gn.onnx.export(layer, lengths=True, initial_state=True)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((6, 3, 3)).astype(np.float32)
+    k = layer.num_directions * 2
+    states = [rng.standard_normal((k, 3, 4)).astype(np.float32) for _ in layer.kind.state]
+    lengths = np.array([6, 2, 4], np.int32)
+    feeds = {"x": x, **dict(zip(("h0", "c0"), states)), "lengths": lengths}
+    y, s = layer(x, tuple(states) if len(states) == 2 else states[0], lengths=lengths)
+    ours = [y, *(s if isinstance(s, tuple) else (s,))]
+    for name, a, b in zip(("y", "h_n", "c_n"), ours, run_ort(proto, feeds)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5, err_msg=f"{op} {option}: {name}")
+    back = gn.onnx.load(proto)
+    assert repr(back) == repr(layer)
+    y2, _ = back(x, tuple(states) if len(states) == 2 else states[0], lengths=lengths)
+    np.testing.assert_array_equal(y2, y)
+
+
+@pytest.mark.parametrize("gate", ["input_gate", "output_gate"])
+def test_lstm_without_an_input_or_output_gate_is_refused(gate):
+    if gate not in LSTM_KIND.options:
+        pytest.skip(f"this gatednp's LSTM has no {gate!r} option yet")
+    with pytest.raises(UnsupportedError, match=f'{gate}="none" has no ONNX equivalent'):
+        gn.onnx.export(gn.LSTM(3, 4, **{gate: "none"}))
