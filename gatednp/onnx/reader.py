@@ -15,12 +15,16 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..module import Module
 from .build import RecurrentNode, build_model, node_label
 from .schema import GATES, UnsupportedError, attributes, require_onnx
+
+if TYPE_CHECKING:  # the optional extra: imported only when load runs
+    import onnx
 
 __all__ = ["load", "Flow", "Side"]
 
@@ -57,11 +61,15 @@ class Walk:
     head: dict = field(default_factory=dict)  # weight (O, F), bias (O,), per_step
 
 
-def load(source, *, weights: Mapping[str, np.ndarray] | None = None) -> Module:
+def load(
+    source: str | os.PathLike | bytes | onnx.ModelProto,
+    *,
+    weights: Mapping[str, np.ndarray] | None = None,
+) -> Module:
     """The gatednp layer (or course model) an ONNX model of LSTM/GRU/RNN nodes computes.
 
     Args:
-        source: a path to an .onnx file, or an onnx.ModelProto.
+        source: a path to an .onnx file, its bytes, or an onnx.ModelProto.
         weights: values of graph inputs that hold parameters (W, R, B, P), for graphs that take
             them as inputs instead of initializers, as the ONNX backend test cases do.
 
@@ -75,7 +83,9 @@ def load(source, *, weights: Mapping[str, np.ndarray] | None = None) -> Module:
         gatednp cannot express; ImportError without the onnx extra.
     """
     onnx = require_onnx()
-    if not isinstance(source, onnx.ModelProto):
+    if isinstance(source, (bytes, bytearray)):
+        source = onnx.load_model_from_string(bytes(source))
+    elif not isinstance(source, onnx.ModelProto):
         source = onnx.load(os.fspath(source))
     graph = source.graph
     walk = Walk()

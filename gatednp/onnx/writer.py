@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from .schema import (
     require_onnx,
 )
 
+if TYPE_CHECKING:  # the optional extra: imported only when export runs
+    import onnx
+
 __all__ = ["export", "node_attributes", "onnx_weights"]
 
 
@@ -42,7 +46,7 @@ def export(
     lengths: bool = False,
     initial_state: bool = False,
     opset: int = OPSET,
-):
+) -> onnx.ModelProto:
     """The ONNX model of a gatednp layer or course model; written atomically to `path` if given.
 
     Args:
@@ -139,7 +143,7 @@ def build_layer(
     op, L, D = OPS[layer.kind.name], layer.num_layers, layer.num_directions
     H, I = layer.hidden_size, layer.input_size
     attrs = node_attributes(layer)
-    states = [s for s in ("h", "c")[: len(layer.kind.state)]]
+    states = ("h", "c")[: len(layer.kind.state)]
     g.inputs.append(g.value("x", ["B", "T", I] if layer.batch_first else ["T", "B", I]))
     x = "x"
     if layer.batch_first:
