@@ -43,11 +43,15 @@ class CellBase(Module):
         dtype = check_dtype(dtype)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         self.cell_options = self.kind.check_options(**options)
+        for name, value in self.cell_options.items():  # lstm.forget_gate, gru.reset_after, ...
+            setattr(self, name, value)
+        self.peepholes = peepholes
+        self.forget_bias = check_lstm_extras(peepholes, forget_bias, bias, self.cell_options)
         for field in Weights._fields:  # torch's order of names, whatever exists
             setattr(self, field, None)
         params = self.kind.make_parameters(
             as_rng(rng), dtype, input_size, hidden_size, bias=bias, peepholes=peepholes,
-            forget_bias=forget_bias, **self.cell_options,
+            forget_bias=self.forget_bias, **self.cell_options,
         )  # fmt: skip
         for name, p in params.items():
             setattr(self, name, p)
@@ -157,7 +161,7 @@ class LSTMCell(CellBase):
     """One LSTM step (lstm.py), torch.nn.LSTMCell's parameters and call; a loop over it is BPTT.
 
     Options beyond torch's (lstm.py): `peepholes`, `forget_gate` ("gate", "coupled", "none"),
-    `forget_bias`.
+    `input_gate` and `output_gate` ("gate", "none"), `forget_bias`.
 
     >>> import numpy as np, gatednp as gn
     >>> cell = gn.LSTMCell(3, 5, rng=0)
@@ -179,16 +183,16 @@ class LSTMCell(CellBase):
         *,
         peepholes: bool = False,
         forget_gate: str = "gate",
+        input_gate: str = "gate",
+        output_gate: str = "gate",
         forget_bias: float | None = None,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        self.forget_gate = LSTM_KIND.check_options(forget_gate=forget_gate)["forget_gate"]
-        self.peepholes = peepholes
-        self.forget_bias = check_lstm_extras(peepholes, forget_bias, bias, forget_gate)
         super().__init__(
             input_size, hidden_size, bias, dtype=dtype, rng=rng, peepholes=peepholes,
-            forget_bias=self.forget_bias, forget_gate=forget_gate,
+            forget_bias=forget_bias, forget_gate=forget_gate, input_gate=input_gate,
+            output_gate=output_gate,
         )  # fmt: skip
 
 
@@ -215,7 +219,6 @@ class GRUCell(CellBase):
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        self.reset_after = reset_after
         super().__init__(
             input_size, hidden_size, bias, dtype=dtype, rng=rng, reset_after=reset_after
         )
@@ -244,7 +247,6 @@ class RNNCell(CellBase):
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        self.nonlinearity = RNN_KIND.check_options(nonlinearity=nonlinearity)["nonlinearity"]
         super().__init__(
             input_size, hidden_size, bias, dtype=dtype, rng=rng, nonlinearity=nonlinearity
         )

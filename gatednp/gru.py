@@ -41,18 +41,23 @@ proves it equal to a loop over `step` and `step_backward`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import expit as sigmoid  # σ(x) = 1 / (1 + e⁻ˣ), without overflow
 
 from .module import Weights
 
-__all__ = ["step", "step_backward", "GRUStepCache", "gate_names"]
+__all__ = ["step", "step_backward", "check_options", "GRUStepCache", "gate_names"]
 
 
-def gate_names(reset_after: bool = True) -> tuple[str, ...]:
-    """The gate blocks of the fused weights, in order (the same with either option)."""
+def gate_names(**_: Any) -> tuple[str, ...]:
+    """The gate blocks of the fused weights, in order (the same with every option)."""
     return ("r", "z", "n")
+
+
+def check_options(**_: Any) -> None:
+    """Every combination of the GRU's options is a GRU: nothing to refuse."""
 
 
 @dataclass

@@ -21,6 +21,10 @@ Variants, options of gn.LSTM and gn.LSTMCell (compared in Greff et al. 2017):
     forget_gate="coupled"    f = 1 − i (CIFG): no forget rows, the layout is [i|g|o]
     forget_gate="none"       f = 1, the 1997 LSTM's constant error carousel: layout [i|g|o]
     forget_bias=b            b_if = b and b_hf = 0 at initialisation (Jozefowicz et al. 2015)
+    input_gate="none"        i = 1 (NIG): no input rows, the layout is [f|g|o]; no p_i
+    output_gate="none"       o = 1 (NOG): no output rows, the layout is [i|f|g]; no p_o
+(a gate that is "none" is the constant 1: its equation and its gradient below drop out; the
+coupled forget gate needs an input gate, as f = 1 − i would be 0)
 
 Backward, one step, by the chain rule through the equations above read bottom-up. dh and dc
 are the gradients of the loss with respect to the step's new h and c; di, df, dg, do those of
@@ -46,20 +50,38 @@ proves it equal to a loop over `step` and `step_backward`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import expit as sigmoid  # σ(x) = 1 / (1 + e⁻ˣ), without overflow
 
 from .module import Weights
 
-__all__ = ["step", "step_backward", "LSTMStepCache", "gate_names", "FORGET_GATES"]
+__all__ = [
+    "step", "step_backward", "LSTMStepCache", "gate_names", "check_options", "FORGET_GATES",
+    "GATE_CHOICES",
+]  # fmt: skip
 
 FORGET_GATES = ("gate", "coupled", "none")
+GATE_CHOICES = ("gate", "none")  # input_gate, output_gate: a gate of its own, or the constant 1
 
 
-def gate_names(forget_gate: str = "gate") -> tuple[str, ...]:
-    """The gate blocks of the fused weights, in order: i, f, g, o, or i, g, o without f."""
-    return ("i", "f", "g", "o") if forget_gate == "gate" else ("i", "g", "o")
+def gate_names(
+    forget_gate: str = "gate", input_gate: str = "gate", output_gate: str = "gate", **_: Any
+) -> tuple[str, ...]:
+    """The gate blocks of the fused weights, in order: i, f, g, o, without the gates that are
+    not gates of their own (f coupled or none, i none, o none). Other options do not matter."""
+    own = {"i": input_gate == "gate", "f": forget_gate == "gate", "o": output_gate == "gate"}
+    return tuple(k for k in "ifgo" if own.get(k, True))
+
+
+def check_options(forget_gate: str = "gate", input_gate: str = "gate", **_: Any) -> None:
+    """Refuse the combinations that make no LSTM: a coupled forget gate without an input gate."""
+    if forget_gate == "coupled" and input_gate != "gate":
+        raise ValueError(
+            "forget_gate='coupled' sets f = 1 − i, which needs an input gate of its own "
+            f"(input_gate='gate'), got input_gate={input_gate!r}"
+        )
 
 
 @dataclass
@@ -79,23 +101,30 @@ class LSTMStepCache:
 
 
 def step(
-    x: np.ndarray, state: tuple[np.ndarray, np.ndarray], w: Weights, *, forget_gate: str = "gate"
+    x: np.ndarray,
+    state: tuple[np.ndarray, np.ndarray],
+    w: Weights,
+    *,
+    forget_gate: str = "gate",
+    input_gate: str = "gate",
+    output_gate: str = "gate",
 ) -> tuple[tuple[np.ndarray, np.ndarray], LSTMStepCache]:
     """One LSTM step: x (B, I), state (h_prev (B, P), c_prev (B, H)), w a `Weights` of arrays
     (`Weights.arrays()`) -> the new state (h (B, P), c (B, H)) and the cache for backward."""
     h_prev, c_prev = state
-    names = gate_names(forget_gate)
+    names = gate_names(forget_gate, input_gate, output_gate)
     pre = x @ w.weight_ih.T + w.bias_ih + h_prev @ w.weight_hh.T + w.bias_hh  # (B, G·H)
     a = dict(zip(names, np.split(pre, len(names), axis=1)))  # pre-activations by gate
     p_i, p_f, p_o = (0.0 if p is None else p for p in (w.weight_ci, w.weight_cf, w.weight_co))
-    i = sigmoid(a["i"] + p_i * c_prev)
+    one = np.ones_like(c_prev)  # a gate that is "none" is the constant 1
+    i = sigmoid(a["i"] + p_i * c_prev) if input_gate == "gate" else one
     if forget_gate == "gate":
         f = sigmoid(a["f"] + p_f * c_prev)
     else:
-        f = 1 - i if forget_gate == "coupled" else np.ones_like(i)
+        f = 1 - i if forget_gate == "coupled" else one
     g = np.tanh(a["g"])
     c = f * c_prev + i * g
-    o = sigmoid(a["o"] + p_o * c)
+    o = sigmoid(a["o"] + p_o * c) if output_gate == "gate" else one
     tanh_c = np.tanh(c)
     m = o * tanh_c
     h = m if w.weight_hr is None else m @ w.weight_hr.T
@@ -108,6 +137,8 @@ def step_backward(
     w: Weights,
     *,
     forget_gate: str = "gate",
+    input_gate: str = "gate",
+    output_gate: str = "gate",
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], Weights]:
     """Backward through one step: dstate (dh (B, P), dc (B, H)), the gradient of the loss with
     respect to the new state -> dx (B, I), (dh_prev, dc_prev) and the step's weight gradients
@@ -126,7 +157,8 @@ def step_backward(
     dg = dc * i * (1 - g**2)  # g = tanh(…)
     dc_prev = dc * f + di * p_i + df * p_f  # the carousel, and the peepholes of i and f
     d = {"i": di, "f": df, "g": dg, "o": do}
-    dpre = np.concatenate([d[k] for k in gate_names(forget_gate)], axis=1)  # (B, G·H)
+    names = gate_names(forget_gate, input_gate, output_gate)  # a "none" gate has no gradient
+    dpre = np.concatenate([d[k] for k in names], axis=1)  # (B, G·H)
     dx, dh_prev = dpre @ w.weight_ih, dpre @ w.weight_hh
     grads = Weights(
         weight_ih=dpre.T @ x,

@@ -98,6 +98,10 @@ class RNNBase(Module):
         self.dtype = check_dtype(dtype)
         self.rng = as_rng(rng)
         self.cell_options = self.kind.check_options(**options)
+        for name, value in self.cell_options.items():  # lstm.forget_gate, gru.reset_after, ...
+            setattr(self, name, value)
+        self.peepholes = peepholes
+        self.forget_bias = check_lstm_extras(peepholes, forget_bias, bias, self.cell_options)
         self._cache: LayerCache | None = None
 
         # Parameters in torch's order and names (layout and init: registry.py)
@@ -108,7 +112,7 @@ class RNNBase(Module):
                 params = self.kind.make_parameters(
                     self.rng, self.dtype, input_size if layer == 0 else H_out * D, hidden_size,
                     bias=bias, proj_size=self.proj_size, peepholes=peepholes,
-                    forget_bias=forget_bias, **self.cell_options,
+                    forget_bias=self.forget_bias, **self.cell_options,
                 )  # fmt: skip
                 for name, p in params.items():
                     setattr(self, f"{name}_l{layer}{suffix}", p)
@@ -286,8 +290,9 @@ class RNNBase(Module):
 class LSTM(RNNBase):
     """torch.nn.LSTM in NumPy; the gate math is in lstm.py, its variants are options:
 
-    `peepholes=True`, `forget_gate="coupled"` (CIFG) or `"none"` (the 1997 LSTM), and
-    `forget_bias=b` (the forget gate's bias at initialisation); lstm.py gives their equations.
+    `peepholes=True`, `forget_gate="coupled"` (CIFG) or `"none"` (the 1997 LSTM),
+    `input_gate="none"` (NIG), `output_gate="none"` (NOG) and `forget_bias=b` (the forget gate's
+    bias at initialisation); lstm.py gives their equations.
 
     >>> import numpy as np, gatednp as gn
     >>> lstm = gn.LSTM(input_size=3, hidden_size=4, rng=0)
@@ -314,17 +319,16 @@ class LSTM(RNNBase):
         *,
         peepholes: bool = False,
         forget_gate: str = "gate",
+        input_gate: str = "gate",
+        output_gate: str = "gate",
         forget_bias: float | None = None,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        self.forget_gate = LSTM_KIND.check_options(forget_gate=forget_gate)["forget_gate"]
-        self.peepholes = peepholes
-        self.forget_bias = check_lstm_extras(peepholes, forget_bias, bias, forget_gate)
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            proj_size, dtype=dtype, rng=rng, peepholes=peepholes, forget_bias=self.forget_bias,
-            forget_gate=forget_gate,
+            proj_size, dtype=dtype, rng=rng, peepholes=peepholes, forget_bias=forget_bias,
+            forget_gate=forget_gate, input_gate=input_gate, output_gate=output_gate,
         )  # fmt: skip
 
 
@@ -355,7 +359,6 @@ class GRU(RNNBase):
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        self.reset_after = reset_after
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
             dtype=dtype, rng=rng, reset_after=reset_after,
@@ -388,7 +391,6 @@ class RNN(RNNBase):
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        self.nonlinearity = RNN_KIND.check_options(nonlinearity=nonlinearity)["nonlinearity"]
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
             dtype=dtype, rng=rng, nonlinearity=nonlinearity,

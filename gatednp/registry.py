@@ -63,6 +63,7 @@ class CellKind:
                 raise ValueError(
                     f"Unknown {name} {value!r}. Select from {' or '.join(map(repr, choices))}."
                 )
+        self.math.check_options(**full)
         return full
 
     def gate_names(self, **options: Any) -> tuple[str, ...]:
@@ -109,14 +110,15 @@ class CellKind:
         shapes = self.layout(input_size, hidden_size, **layout)
         params = {name: init_uniform(rng, shape, bound, dtype) for name, shape in shapes.items()}
         if forget_bias is not None:
-            f = slice(hidden_size, 2 * hidden_size)  # [i|f|g|o]: the f block
+            k = self.gate_names(**layout).index("f")  # [i|f|g|o] or [f|g|o]: the f block
+            f = slice(k * hidden_size, (k + 1) * hidden_size)
             params["bias_ih"].data[f] = forget_bias
             params["bias_hh"].data[f] = 0.0
         return params
 
 
 def check_lstm_extras(
-    peepholes: bool, forget_bias: float | None, bias: bool, forget_gate: str
+    peepholes: bool, forget_bias: float | None, bias: bool, options: dict[str, Any]
 ) -> float | None:
     """The LSTM's layout and initialisation options: peepholes a bool; forget_bias None or a
     number, which needs biases and a forget gate of its own. Returns forget_bias as a float."""
@@ -128,6 +130,7 @@ def check_lstm_extras(
         raise TypeError(f"forget_bias must be a number or None, got {type(forget_bias).__name__}")
     if not np.isfinite(forget_bias):
         raise ValueError(f"forget_bias must be finite, got {forget_bias}")
+    forget_gate = options.get("forget_gate")
     if not bias or forget_gate != "gate":
         raise ValueError(
             "forget_bias needs biases (bias=True) and a forget gate of its own "
@@ -138,10 +141,15 @@ def check_lstm_extras(
 
 CHOICES = {
     "forget_gate": lstm.FORGET_GATES,
+    "input_gate": lstm.GATE_CHOICES,
+    "output_gate": lstm.GATE_CHOICES,
     "reset_after": (True, False),
     "nonlinearity": rnn.NONLINEARITIES,
 }
-LSTM_KIND = CellKind("lstm", lstm, lstm_engine, ("h", "c"), {"forget_gate": "gate"})
+LSTM_KIND = CellKind(
+    "lstm", lstm, lstm_engine, ("h", "c"),
+    {"forget_gate": "gate", "input_gate": "gate", "output_gate": "gate"},
+)  # fmt: skip
 GRU_KIND = CellKind("gru", gru, gru_engine, ("h",), {"reset_after": True})
 RNN_KIND = CellKind(
     "rnn", rnn, rnn_engine, ("h",), {"nonlinearity": "tanh"}, frozenset({"nonlinearity"})

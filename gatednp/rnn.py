@@ -23,19 +23,24 @@ to a loop over `step` and `step_backward`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from .module import Weights
 
-__all__ = ["step", "step_backward", "RNNStepCache", "gate_names", "NONLINEARITIES"]
+__all__ = ["step", "step_backward", "check_options", "RNNStepCache", "gate_names", "NONLINEARITIES"]
 
 NONLINEARITIES = ("tanh", "relu")
 
 
-def gate_names(nonlinearity: str = "tanh") -> tuple[str, ...]:
-    """No gates: the fused weights are one block (with either nonlinearity)."""
+def gate_names(**_: Any) -> tuple[str, ...]:
+    """No gates: the fused weights are one block (with every option)."""
     return ()
+
+
+def check_options(**_: Any) -> None:
+    """Every combination of the RNN's options is an RNN: nothing to refuse."""
 
 
 @dataclass

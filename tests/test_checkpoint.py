@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import zipfile
 
 import numpy as np
 import pytest
@@ -122,8 +123,11 @@ def test_damaged_file_is_refused_and_changes_nothing(tmp_path, damage):
     data = path.read_bytes()
     if damage == "truncate":
         data = data[: len(data) // 2]
-    elif damage == "flip":  # inside an array's bytes: only the CRC can tell
-        i = len(data) // 2
+    elif damage == "flip":  # inside an array's bytes (the largest entry's): only the CRC can tell
+        with zipfile.ZipFile(path) as zf:
+            entry = max(zf.infolist(), key=lambda e: e.file_size)
+        i = entry.header_offset + 30 + len(entry.orig_filename) + entry.file_size // 2
+        i += int.from_bytes(data[entry.header_offset + 28 : entry.header_offset + 30], "little")
         data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :]
     elif damage == "empty":
         data = b""

@@ -26,6 +26,8 @@ OPTIONS = [
     ("lstm", {"forget_gate": "none"}),
     ("lstm", {"peepholes": True, "forget_gate": "coupled", "proj_size": 2}),
     ("lstm", {"peepholes": True, "forget_gate": "none"}),
+    ("lstm", {"peepholes": True, "input_gate": "none", "proj_size": 2}),
+    ("lstm", {"peepholes": True, "output_gate": "none", "forget_gate": "coupled"}),
     ("gru", {}),
     ("gru", {"bias": False}),
     ("gru", {"reset_after": False}),

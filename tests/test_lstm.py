@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import gatednp as gn
+from tests.conftest import randomize
 
 KIND = "lstm"
 
@@ -92,6 +93,9 @@ def test_forget_bias_sets_the_forget_gates_total_bias():
         ({"forget_bias": 1.0, "bias": False}, ValueError, "needs biases"),
         ({"forget_bias": "1"}, TypeError, "forget_bias must be a number"),
         ({"forget_bias": float("nan")}, ValueError, "forget_bias must be finite"),
+        ({"input_gate": "coupled"}, ValueError, "Unknown input_gate 'coupled'. Select from 'gate'"),
+        ({"output_gate": False}, TypeError, "output_gate must be 'gate' or 'none', got bool"),
+        ({"forget_gate": "coupled", "input_gate": "none"}, ValueError, "needs an input gate"),
     ],
 )
 def test_bad_variant_options_are_named(kwargs, error, match):
@@ -106,3 +110,43 @@ def test_repr_names_the_variant():
         "LSTMCell(2, 3, bias=True, peepholes=True, forget_gate='none')"
     )
     assert repr(gn.LSTM(2, 3, forget_bias=1.0)) == "LSTM(2, 3, forget_bias=1.0)"
+
+
+@pytest.mark.parametrize(
+    "options, names",
+    [
+        ({"input_gate": "none"}, ("f", "g", "o")),
+        ({"output_gate": "none"}, ("i", "f", "g")),
+        ({"input_gate": "none", "output_gate": "none", "forget_gate": "none"}, ("g",)),
+    ],
+)
+def test_gates_that_are_the_constant_one_have_no_rows_and_no_peephole(options, names):
+    """NIG / NOG (Greff et al. 2017): a gate that is "none" is 1; its rows and peephole go."""
+    lstm = gn.LSTM(3, 5, peepholes=True, **options, rng=0)
+    assert lstm.kind.gate_names(**lstm.cell_options) == names
+    assert lstm.weight_ih_l0.shape == (5 * len(names), 3)
+    peepholes = {n[-4] for n, _ in lstm.named_parameters() if n.startswith("weight_c")}
+    assert peepholes == set(names) - {"g"}
+    assert lstm.variant == {k: v for k, v in options.items()}
+    assert gn.LSTMCell(3, 5, **options).variant == lstm.variant
+
+
+def test_forget_bias_finds_the_forget_rows_without_an_input_gate():
+    cell = gn.LSTMCell(2, 3, input_gate="none", forget_bias=2.0, rng=0)  # [f|g|o]
+    assert (cell.bias_ih.data + cell.bias_hh.data)[:3].tolist() == [2.0, 2.0, 2.0]
+
+
+def test_a_gate_that_is_none_is_one():
+    """Without an input (output) gate the step is the LSTM's with that gate's σ replaced by 1:
+    the full LSTM with the gate's pre-activation pushed to +∞ gives the same state."""
+    rng = np.random.default_rng(0)
+    x, h, c = rng.standard_normal((2, 3)), rng.standard_normal((2, 4)), rng.standard_normal((2, 4))
+    for gate, k in (("input_gate", 0), ("output_gate", 3)):
+        full = randomize(gn.LSTMCell(3, 4, rng=1), rng)
+        nig = gn.LSTMCell(3, 4, **{gate: "none"})
+        rows = np.delete(np.arange(16), np.s_[4 * k : 4 * k + 4])
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            getattr(nig, name).data[...] = getattr(full, name).data[rows]
+        full.bias_ih.data[4 * k : 4 * k + 4] = 1e6  # σ(1e6) = 1
+        for got, want in zip(nig(x, (h, c)), full(x, (h, c))):
+            np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-14, err_msg=gate)

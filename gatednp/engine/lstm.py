@@ -30,6 +30,7 @@ from ..lstm import gate_names
 from ..module import Weights
 from ..packing import row_views, step_views
 from ..threads import matmul_rows, split_rows
+from .lstm_few_calls import backward_loop_few_calls, local_derivatives
 
 __all__ = ["forward", "backward", "LSTMCache", "FEW_CALLS_MAX_BYTES"]
 
@@ -51,31 +52,33 @@ class LSTMCache:
     m: np.ndarray | None  # (T, B, H): o ⊙ tanh(c), kept only with a projection
     reverse: bool
     batch_sizes: np.ndarray | None
-    forget_gate: str
+    options: dict  # the cell's options (lstm.py): forget_gate, input_gate, output_gate
 
     def activations(self) -> dict[str, np.ndarray]:
         """Each gate and the states c, h at every step, (T, B, ·) in the loop's time order
-        (f too without a forget gate: 1 − i or 1). Read before backward, which overwrites."""
-        named = _split(self.gates, self.forget_gate)
-        if self.forget_gate != "gate":
-            named["f"] = (
-                1 - named["i"] if self.forget_gate == "coupled" else np.ones_like(named["i"])
-            )
+        (the gates that are not gates of their own too: f = 1 − i or 1, i = 1, o = 1). Read
+        before backward, which overwrites."""
+        named = _split(self.gates, self.options)
+        one = np.ones_like(self.tanh_c)
+        named.setdefault("i", one)
+        named.setdefault("o", one)
+        if "f" not in named:
+            named["f"] = 1 - named["i"] if self.options["forget_gate"] == "coupled" else one
         steps = slice(0, -1) if self.reverse else slice(1, None)
         return {k: named[k] for k in "ifgo"} | {"c": self.c[steps], "h": self.h[steps]}
 
 
-def _split(a: np.ndarray, forget_gate: str) -> dict[str, np.ndarray]:
-    """Named views of the gate axis: [i|f|g|o] -> i, f, g, o (or [i|g|o] -> i, g, o)."""
-    names = gate_names(forget_gate)
+def _split(a: np.ndarray, options: dict) -> dict[str, np.ndarray]:
+    """Named views of the gate axis: [i|f|g|o] -> i, f, g, o (or [i|g|o] -> i, g, o, ...)."""
+    names = gate_names(**options)
     H = a.shape[-1] // len(names)
     return {n: a[..., k * H : (k + 1) * H] for k, n in enumerate(names)}
 
 
 def _peepholes(w: Weights) -> tuple[np.ndarray | None, ...] | None:
-    if w.weight_ci is None:
-        return None
-    return tuple(None if p is None else p.data for p in (w.weight_ci, w.weight_cf, w.weight_co))
+    """(p_i, p_f, p_o), None for a gate without one; None without peepholes."""
+    p = tuple(None if p is None else p.data for p in (w.weight_ci, w.weight_cf, w.weight_co))
+    return None if all(q is None for q in p) else p
 
 
 def forward(
@@ -86,7 +89,7 @@ def forward(
     reverse: bool = False,
     batch_sizes: np.ndarray | None = None,
     keep_cache: bool = True,
-    forget_gate: str = "gate",
+    **options: str,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], LSTMCache | None]:
     """Run one layer in one direction over a whole sequence.
 
@@ -100,7 +103,7 @@ def forward(
             batch sorted by decreasing length (torch's PackedSequence); the other rows keep
             their state. None means all B rows at every step.
         keep_cache: keep what backward needs (training); False is the inference path.
-        forget_gate: "gate", "coupled" or "none" (lstm.py).
+        **options: the cell's options (lstm.py): forget_gate, input_gate, output_gate.
 
     Returns:
         y (T, B, P) a view of the per-step outputs h_t; (h_n, c_n), each (B, ·); the cache.
@@ -108,7 +111,7 @@ def forward(
     T, B, _ = x.shape
     W_ih, W_hh = w.weight_ih.data, w.weight_hh.data
     GH, P = W_hh.shape
-    H = GH // len(gate_names(forget_gate))
+    H = GH // len(gate_names(**options))
     W_hr = None if w.weight_hr is None else w.weight_hr.data
 
     # Input projections of all steps in one GEMM: gates_t = x_t W_ihᵀ + b_ih + b_hh
@@ -124,7 +127,7 @@ def forward(
     h[start], c[start] = state
 
     loop = partial(
-        _forward_loop, W_hh=W_hh, W_hr=W_hr, peepholes=_peepholes(w), forget_gate=forget_gate,
+        _forward_loop, W_hh=W_hh, W_hr=W_hr, peepholes=_peepholes(w), options=options,
         reverse=reverse,
     )  # fmt: skip
     split_rows(loop, T, H * x.itemsize, batch_sizes, gates=gates, h=h, c=c, tanh_c=tanh_c, m=m)
@@ -134,12 +137,12 @@ def forward(
     cache = None
     if keep_cache:
         m_kept = None if W_hr is None else m
-        cache = LSTMCache(w, x, h, c, gates, tanh_c, m_kept, reverse, batch_sizes, forget_gate)
+        cache = LSTMCache(w, x, h, c, gates, tanh_c, m_kept, reverse, batch_sizes, options)
     return y, (h[end], c[end]), cache
 
 
 def _forward_loop(
-    gates, h, c, tanh_c, m, *, W_hh, W_hr, peepholes, forget_gate, reverse, batch_sizes
+    gates, h, c, tanh_c, m, *, W_hh, W_hr, peepholes, options, reverse, batch_sizes
 ) -> None:
     """The forward time loop: activates `gates` in place and fills h, c, tanh_c and m.
 
@@ -152,14 +155,15 @@ def _forward_loop(
     # Per-step views, rows :n_t: step t reads h_prev[t], c_prev[t], writes h_cur[t], c_cur[t]
     cur, prev = (slice(0, T), slice(1, T + 1)) if reverse else (slice(1, T + 1), slice(0, T))
     h_prev, c_prev, h_cur, c_cur = (step_views(a, bs) for a in (h[prev], c[prev], h[cur], c[cur]))
-    named = {k: step_views(a, bs) for k, a in _split(gates, forget_gate).items()}
-    i, f, g, o = (named.get(k) for k in "ifgo")
+    named = {k: step_views(a, bs) for k, a in _split(gates, options).items()}
+    i, f, g, o = (named.get(k) for k in "ifgo")  # None: not a gate of its own
     ifgo = step_views(gates, bs)
     # One σ over the whole block; with peepholes o waits for c_t, so σ stops before it
-    sig = ifgo if peepholes is None else step_views(gates[..., : GH - H], bs)
+    late_o = peepholes is not None and o is not None
+    sig = step_views(gates[..., : GH - H], bs) if late_o else ifgo
     p_i, p_f, p_o = peepholes or (None, None, None)
     tanh_cur, m_cur = step_views(tanh_c, bs), step_views(m, bs)
-    coupled = forget_gate == "coupled"  # f_t = 1 − i_t
+    coupled = options["forget_gate"] == "coupled"  # f_t = 1 − i_t
     hh = row_views(np.empty(gates.shape[1:], dtype=gates.dtype), T, bs)  # h_{t-1} W_hhᵀ
     ig = row_views(np.empty(c.shape[1:], dtype=gates.dtype), T, bs)  # scratch: i_t ⊙ g_t
 
@@ -169,8 +173,8 @@ def _forward_loop(
         ifgo[t] += hh[t]
         if p_i is not None:  # peepholes: i and f see c_{t-1}
             i[t] += np.multiply(p_i, c_prev[t], out=ig[t])
-            if p_f is not None:
-                f[t] += np.multiply(p_f, c_prev[t], out=ig[t])
+        if p_f is not None:
+            f[t] += np.multiply(p_f, c_prev[t], out=ig[t])
         # i_t, f_t, o_t = σ(…);  g_t = tanh(…) = 2σ(2·…) − 1, so one σ covers the block
         g[t] *= 2
         sigmoid_(sig[t])
@@ -183,17 +187,18 @@ def _forward_loop(
             np.subtract(c_prev[t], np.multiply(i[t], c_prev[t], out=c_cur[t]), out=c_cur[t])
         else:
             np.copyto(c_cur[t], c_prev[t])
-        np.multiply(i[t], g[t], out=ig[t])
-        c_cur[t] += ig[t]
+        c_cur[t] += g[t] if i is None else np.multiply(i[t], g[t], out=ig[t])  # i_t = 1 or not
         if p_o is not None:  # o_t = σ(… + p_o ⊙ c_t)
             o[t] += np.multiply(p_o, c_cur[t], out=ig[t])
             sigmoid_(o[t])
         # m_t = o_t ⊙ tanh(c_t);  h_t = m_t, or W_hr m_t
         tanh(c_cur[t], out=tanh_cur[t])
-        if W_hr is None:
-            np.multiply(o[t], tanh_cur[t], out=h_cur[t])
+        m_t = h_cur[t] if W_hr is None else m_cur[t]
+        if o is None:  # o_t = 1
+            np.copyto(m_t, tanh_cur[t])
         else:
-            np.multiply(o[t], tanh_cur[t], out=m_cur[t])
+            np.multiply(o[t], tanh_cur[t], out=m_t)
+        if W_hr is not None:
             np.matmul(m_cur[t], W_hr.T, out=h_cur[t])
         n = B if bs is None else bs[t]
         if n < B:  # finished sequences carry their state; zero gates give them no gradient
@@ -233,10 +238,10 @@ def backward(
     dh_0, dc_0 = (np.array(d, dtype=x.dtype) for d in dstate)  # (B, P), (B, H): running
     dh = np.zeros((T if W_hr is not None else 1, B, P), dtype=x.dtype)  # all kept for dW_hr
 
-    plain = W_hr is None and w.weight_ci is None and cache.forget_gate == "gate"
+    plain = W_hr is None and w.weight_ci is None and len(gate_names(**cache.options)) == 4
     if plain and gates.nbytes <= FEW_CALLS_MAX_BYTES:  # small: fewer NumPy calls per step
-        factors = _local_derivatives(gates, cache.tanh_c, c_prev)
-        loop = partial(_backward_loop_few_calls, W_hh=w.weight_hh.data, reverse=cache.reverse)
+        factors = local_derivatives(gates, cache.tanh_c, c_prev)
+        loop = partial(backward_loop_few_calls, W_hh=w.weight_hh.data, reverse=cache.reverse)
         split_rows(
             loop, T, H * x.itemsize, cache.batch_sizes,
             dy=dy, gates=gates, dc_factor=factors[0], f=factors[1], dh_0=dh_0, dc_0=dc_0,
@@ -244,7 +249,7 @@ def backward(
     else:  # large: each step's block is worked on while it is in cache
         loop = partial(
             _backward_loop, W_hh=w.weight_hh.data, W_hr=W_hr, peepholes=_peepholes(w),
-            forget_gate=cache.forget_gate, reverse=cache.reverse,
+            options=cache.options, reverse=cache.reverse,
         )  # fmt: skip
         split_rows(
             loop, T, H * x.itemsize, cache.batch_sizes,
@@ -261,18 +266,23 @@ def backward(
         w.bias_hh.grad += db
     if W_hr is not None:
         w.weight_hr.grad += dh.reshape(T * B, P).T @ cache.m.reshape(T * B, H)
-    if w.weight_ci is not None:  # dp_i = Σ di ⊙ c_{t-1},  dp_f = Σ df ⊙ c_{t-1},  dp_o = Σ do ⊙ c_t
-        d = _split(dgates, cache.forget_gate)
-        w.weight_ci.grad += (d["i"] * c_prev).sum(axis=(0, 1))
-        if w.weight_cf is not None:
-            w.weight_cf.grad += (d["f"] * c_prev).sum(axis=(0, 1))
-        w.weight_co.grad += (d["o"] * c_cur).sum(axis=(0, 1))
+    if (
+        _peepholes(w) is not None
+    ):  # dp_i = Σ di ⊙ c_{t-1},  dp_f = Σ df ⊙ c_{t-1},  dp_o = Σ do ⊙ c_t
+        d = _split(dgates, cache.options)
+        for p, g, c_seen in (
+            (w.weight_ci, "i", c_prev),
+            (w.weight_cf, "f", c_prev),
+            (w.weight_co, "o", c_cur),
+        ):
+            if p is not None:
+                p.grad += (d[g] * c_seen).sum(axis=(0, 1))
     dx = matmul_rows(dgates_2d, w.weight_ih.data).reshape(x.shape)
     return dx, (dh_0, dc_0)
 
 
 def _backward_loop(
-    dy, gates, tanh_c, c_prev, dh, dh_0, dc_0, *, W_hh, W_hr, peepholes, forget_gate, reverse,
+    dy, gates, tanh_c, c_prev, dh, dh_0, dc_0, *, W_hh, W_hr, peepholes, options, reverse,
     batch_sizes,
 ) -> None:  # fmt: skip
     """The backward time loop: writes [di|df|dg|do] over `gates` step by step, fills dh (every
@@ -284,8 +294,8 @@ def _backward_loop(
     # Per-step views, rows :n_t; dh_next, dc_next run back to dh_0, dc_0. di is the memory of
     # i, df of f, dg of g, do of o: each gradient replaces its gate once the gate is used.
     bs = batch_sizes
-    named = {k: step_views(a, bs) for k, a in _split(gates, forget_gate).items()}
-    i, f, g, o = (named.get(k) for k in "ifgo")
+    named = {k: step_views(a, bs) for k, a in _split(gates, options).items()}
+    i, f, g, o = (named.get(k) for k in "ifgo")  # None: the constant 1, no gradient
     di, df, dg, do = i, f, g, o
     p_i, p_f, p_o = peepholes or (None, None, None)
     dy, tanh_c, c_prev, dgates_t = (step_views(a, bs) for a in (dy, tanh_c, c_prev, gates))
@@ -293,18 +303,21 @@ def _backward_loop(
     dm = dh_t if W_hr is None else row_views(np.empty((B, H), dtype=gates.dtype), T, bs)
     dh_next, dc_next = row_views(dh_0, T, bs), row_views(dc_0, T, bs)
     dc, dm_o, dc_i, s = (row_views(np.empty((B, H), dtype=gates.dtype), T, bs) for _ in range(4))
-    coupled = forget_gate == "coupled"  # f_t = 1 − i_t
+    coupled = options["forget_gate"] == "coupled"  # f_t = 1 − i_t
 
     for t in range(T) if reverse else range(T - 1, -1, -1):
         # dh_t = dy_t + dh_t';  dm_t = dh_t, or W_hrᵀ dh_t
         np.add(dy[t], dh_next[t], out=dh_t[t])
         if W_hr is not None:
             np.matmul(dh_t[t], W_hr, out=dm[t])
-        np.multiply(dm[t], o[t], out=dm_o[t])  # dm_t ⊙ o_t, shared by dc_t and do_t
-        # do_t = dm_t ⊙ tanh(c_t) ⊙ o_t(1 − o_t)
-        np.subtract(1, o[t], out=do[t])
-        do[t] *= tanh_c[t]
-        do[t] *= dm_o[t]
+        if o is None:  # o_t = 1
+            dm_o[t][...] = dm[t]
+        else:
+            np.multiply(dm[t], o[t], out=dm_o[t])  # dm_t ⊙ o_t, shared by dc_t and do_t
+            # do_t = dm_t ⊙ tanh(c_t) ⊙ o_t(1 − o_t)
+            np.subtract(1, o[t], out=do[t])
+            do[t] *= tanh_c[t]
+            do[t] *= dm_o[t]
         # dc_t = dc_t' + dm_t ⊙ o_t ⊙ (1 − tanh²(c_t))  (+ do_t ⊙ p_o)
         np.multiply(tanh_c[t], tanh_c[t], out=dc[t])
         np.subtract(1, dc[t], out=dc[t])
@@ -313,10 +326,13 @@ def _backward_loop(
         if p_o is not None:
             dc[t] += np.multiply(do[t], p_o, out=s[t])
         # di_t = dc_t ⊙ g_t ⊙ i_t(1 − i_t)  (coupled: (g_t − c_{t-1}));  dg_t = dc_t ⊙ i_t ⊙ (1 − g_t²)
-        np.multiply(dc[t], i[t], out=dc_i[t])
-        np.subtract(1, i[t], out=di[t])
-        di[t] *= np.subtract(g[t], c_prev[t], out=s[t]) if coupled else g[t]
-        di[t] *= dc_i[t]
+        if i is None:  # i_t = 1
+            dc_i[t][...] = dc[t]
+        else:
+            np.multiply(dc[t], i[t], out=dc_i[t])
+            np.subtract(1, i[t], out=di[t])
+            di[t] *= np.subtract(g[t], c_prev[t], out=s[t]) if coupled else g[t]
+            di[t] *= dc_i[t]
         np.multiply(g[t], g[t], out=dg[t])
         np.subtract(1, dg[t], out=dg[t])
         dg[t] *= dc_i[t]
@@ -333,64 +349,7 @@ def _backward_loop(
             np.copyto(dc_next[t], dc[t])
         if p_i is not None:  # dc_{t-1}' += di_t ⊙ p_i + df_t ⊙ p_f
             dc_next[t] += np.multiply(di[t], p_i, out=s[t])
-            if p_f is not None:
-                dc_next[t] += np.multiply(df[t], p_f, out=s[t])
+        if p_f is not None:
+            dc_next[t] += np.multiply(df[t], p_f, out=s[t])
         # dh_{t-1}' = W_hhᵀ [di_t|df_t|dg_t|do_t]
         np.matmul(dgates_t[t], W_hh, out=dh_next[t])
-
-
-def _local_derivatives(
-    gates: np.ndarray, tanh_c: np.ndarray, c_prev: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """For the few-calls backward: every step's local derivatives at once, before the loop.
-
-    Over [i|f|g|o] it writes [g ⊙ i(1 − i) | c_{t-1} ⊙ f(1 − f) | i ⊙ (1 − g²) | tanh(c) ⊙ o(1 − o)],
-    the factors by which dc_t (for i, f, g) and dm_t (for o) become [di|df|dg|do]; it returns
-    o ⊙ (1 − tanh²(c)), the factor of dm_t in dc_t, and a copy of f (dc_{t-1}' = dc_t ⊙ f_t).
-    `tanh_c` is used as scratch. All (T, B, ·); ten passes over (T, B, H) arrays in all.
-    """
-    i, f, g, o = _split(gates, "gate").values()
-    dc_factor = np.multiply(tanh_c, tanh_c)  # 1 − tanh²(c), times o
-    np.subtract(1, dc_factor, out=dc_factor)
-    dc_factor *= o
-    f_kept = f.copy()
-    s = np.multiply(o, o)  # o(1 − o) = o − o², times tanh(c)
-    np.subtract(o, s, out=o)
-    o *= tanh_c
-    np.multiply(g, g, out=s)  # i(1 − g²) into s; g ⊙ i(1 − i) over i
-    np.subtract(1, s, out=s)
-    s *= i
-    np.multiply(i, i, out=tanh_c)
-    np.subtract(i, tanh_c, out=i)
-    i *= g
-    np.copyto(g, s)
-    np.multiply(f, f, out=tanh_c)  # c_{t-1} ⊙ f(1 − f)
-    np.subtract(f, tanh_c, out=f)
-    f *= c_prev
-    return dc_factor, f_kept
-
-
-def _backward_loop_few_calls(
-    dy, gates, dc_factor, f, dh_0, dc_0, *, W_hh, reverse, batch_sizes
-) -> None:
-    """The backward time loop with the local derivatives precomputed (`_local_derivatives`):
-    seven NumPy calls a step. `gates` holds the factors on entry and [di|df|dg|do] on exit;
-    dh_0, dc_0 hold dh_n, dc_n on entry and the initial state's gradients on exit."""
-    T, B, GH = gates.shape
-    H = GH // 4
-    bs = batch_sizes
-    ifg = step_views(gates.reshape(T, B, 4, H)[:, :, :3], bs)  # (B, 3, H) per step
-    o, dgates_t = step_views(gates[..., 3 * H :], bs), step_views(gates, bs)
-    dy, dc_factor, f = (step_views(a, bs) for a in (dy, dc_factor, f))
-    dh_next, dc_next = row_views(dh_0, T, bs), row_views(dc_0, T, bs)
-    dh, dc_buf = np.empty_like(dh_0), np.empty_like(dc_0)
-    dh, dc, dc_3 = (row_views(a, T, bs) for a in (dh, dc_buf, dc_buf[:, None, :]))
-
-    for t in range(T) if reverse else range(T - 1, -1, -1):
-        np.add(dy[t], dh_next[t], out=dh[t])  # dh_t = dy_t + dh_t'
-        np.multiply(dh[t], dc_factor[t], out=dc[t])  # dc_t = dh_t ⊙ o ⊙ (1 − tanh²c) + dc_t'
-        dc[t] += dc_next[t]
-        np.multiply(dc[t], f[t], out=dc_next[t])  # dc_{t-1}' = dc_t ⊙ f_t
-        np.multiply(dh[t], o[t], out=o[t])  # do_t = dh_t ⊙ tanh(c) ⊙ o(1 − o)
-        np.multiply(ifg[t], dc_3[t], out=ifg[t])  # [di|df|dg] = dc_t ⊙ their factors
-        np.matmul(dgates_t[t], W_hh, out=dh_next[t])  # dh_{t-1}' = W_hhᵀ [di|df|dg|do]
