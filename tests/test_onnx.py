@@ -76,6 +76,7 @@ LAYERS = [
     ("lstm-peepholes", lambda **kw: gn.LSTM(3, 4, peepholes=True, **kw)),
     ("lstm-coupled", lambda **kw: gn.LSTM(3, 4, forget_gate="coupled", peepholes=True, **kw)),
     ("gru", lambda **kw: gn.GRU(3, 4, **kw)),
+    ("gru-no-bias", lambda **kw: gn.GRU(3, 4, bias=False, **kw)),
     ("gru-reset-before", lambda **kw: gn.GRU(3, 4, reset_after=False, **kw)),
     ("rnn-tanh", lambda **kw: gn.RNN(3, 4, **kw)),
     ("rnn-relu", lambda **kw: gn.RNN(3, 4, nonlinearity="relu", **kw)),

@@ -217,6 +217,23 @@ def test_layers_that_differ_cannot_stack():
     assert_refused(b.model(["G1_Y"]), r"node 'G1': its options .* differs from node 'G0'")
 
 
+def test_outputs_a_gatednp_layer_does_not_return_are_refused():
+    b = Builder()
+    y = b.recurrent("GRU", "x", 3, 4, "G0")[0]
+    s = b.node("Squeeze", [y, b.const("axes", np.array([1], np.int64))], "sq")
+    b.recurrent("GRU", s, 4, 4, "G1")
+    assert_refused(
+        b.model(["G1_Y", "sq"]), r"graph output 'sq' .* is not what a gatednp layer returns"
+    )
+    b = Builder()
+    y = b.recurrent("GRU", "x", 3, 4, "G0")[0]
+    b.node("Transpose", [y], "bt", perm=[2, 0, 1, 3])  # (B, T, D, H) out of a time-major input
+    assert_refused(
+        b.model(["bt"]),
+        r"graph output 'bt' has axes \('B', 'T', 'D', 'H'\), but the input is time-major",
+    )
+
+
 def test_a_graph_without_a_recurrent_node_is_refused(tmp_path):
     b = Builder()
     b.node("Relu", ["x"], "r")

@@ -14,6 +14,7 @@ import gatednp as gn
 
 pytest.importorskip("onnx", reason="the onnx extra is not installed")
 torch = pytest.importorskip("torch", reason="needs torch to export")
+from gatednp.onnx.schema import UnsupportedError  # noqa: E402
 from gatednp.torch_compat import from_torch  # noqa: E402
 
 
@@ -27,6 +28,18 @@ class LastStep(torch.nn.Module):
     def forward(self, x, *state):
         y, _ = self.rnn(x, *state)
         return self.fc(y[:, -1] if self.rnn.batch_first else y[-1])
+
+
+class LastState(LastStep):
+    """The other common head: the Linear on h_n[-1], the last layer's final state."""
+
+    def __init__(self, rnn, out):
+        super().__init__(rnn, out)
+        self.fc = torch.nn.Linear(rnn.hidden_size, out)
+
+    def forward(self, x):
+        _, state = self.rnn(x)
+        return self.fc((state[0] if isinstance(state, tuple) else state)[-1])
 
 
 class WithState(torch.nn.Module):
@@ -76,7 +89,16 @@ def test_torch_exports_load_and_match_torch(name):
         x.numpy(), tuple(s.numpy() for s in states) if len(states) == 2 else states[0].numpy()
     )
     np.testing.assert_allclose(got[0], want[0].numpy(), rtol=1e-5, atol=1e-5)
-    model = LastStep(rnn, 2)
-    loaded = gn.onnx.load(torch_export(model, (x,), ["x"]))
-    with torch.no_grad():
-        np.testing.assert_allclose(loaded(x.numpy()), model(x).numpy(), rtol=1e-5, atol=1e-5)
+    heads = [LastStep(rnn, 2)] + ([LastState(rnn, 2)] if not rnn.bidirectional else [])
+    for model in heads:
+        loaded = gn.onnx.load(torch_export(model, (x,), ["x"]))
+        with torch.no_grad():
+            np.testing.assert_allclose(loaded(x.numpy()), model(x).numpy(), rtol=1e-5, atol=1e-5)
+
+
+def test_a_head_on_the_reverse_directions_final_state_is_refused():
+    """h_n[-1] of a bidirectional layer is the backward direction's state after reading the
+    whole sequence backwards, not the output at the last step: no course model computes it."""
+    rnn = torch.nn.GRU(3, 4, bidirectional=True)
+    with pytest.raises(UnsupportedError, match="Gather on a tensor with axes"):
+        gn.onnx.load(torch_export(LastState(rnn, 2), (torch.randn(5, 2, 3),), ["x"]))

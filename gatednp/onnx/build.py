@@ -239,12 +239,14 @@ def build_model(nodes: list[RecurrentNode], head: dict, flows: list, names: list
             f"node {first.label}: its X has axes {tuple(first.x_axes)}, not (T, B, I)"
         )
     for flow, name in zip(flows, names):
-        time_axes = "" if flow is None else flow.axes.replace("D", "").replace("H", "F")[:3]
-        if (
-            flow is not None
-            and flow.part == "y"
-            and time_axes[:2] != ("BT" if batch_first else "TB")
-        ):
+        if flow is None or flow.part != "y":
+            continue  # a side value, the final states or the head's prediction
+        if flow.layer != len(nodes) - 1 or "T" not in flow.axes:
+            raise UnsupportedError(
+                f"graph output {name!r} (axes {tuple(flow.axes)} of node #{flow.layer}) is not "
+                "what a gatednp layer returns: the last layer's y at every step, h_n, c_n"
+            )
+        if (flow.axes.index("T") > flow.axes.index("B")) != batch_first:
             raise UnsupportedError(
                 f"graph output {name!r} has axes {tuple(flow.axes)}, but the input is "
                 f"{'batch' if batch_first else 'time'}-major: gatednp's batch_first is one flag"

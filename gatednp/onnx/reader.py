@@ -206,9 +206,13 @@ def glue(walk: Walk, node, label: str, flow: Flow, flows: list) -> Flow:
     if op == "Gather":
         axis = attrs.get("axis", 0) % len(axes)
         index = const(walk, node, label, 1, "indices")
-        if axes[axis] != "T" or index.ndim != 0 or int(index) != -1:
+        if index.ndim != 0 or int(index) != -1:
             raise refuse
-        return Flow(axes.replace("T", ""), flow.layer, flow.part)
+        if axes[axis] == "T":  # y[-1]: the last step
+            return Flow(axes.replace("T", ""), flow.layer, flow.part)
+        if axes[axis] == "D" and flow.part == "state" and walk.nodes[flow.layer].directions == 1:
+            return Flow(axes.replace("D", "").replace("H", "F"), flow.layer, flow.part)  # h_n[-1]
+        raise refuse
     if op == "Slice":
         starts, ends = ints(walk, node, label, "starts", 1), ints(walk, node, label, "ends", 2)
         slice_axes = ints(walk, node, label, "axes", 3) or [0]

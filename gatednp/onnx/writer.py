@@ -229,9 +229,9 @@ def node_attributes(layer: RNNBase) -> dict:
         )
     for gate in ("forget_gate", "input_gate", "output_gate"):
         if options.get(gate, "gate") == "none":
+            hint = ' (forget_gate="coupled" is input_forget=1)' if gate == "forget_gate" else ""
             raise UnsupportedError(
-                f'{gate}="none" has no ONNX equivalent: the LSTM operator always has this gate '
-                '(forget_gate="coupled" is input_forget=1)'
+                f'{gate}="none" has no ONNX equivalent: the LSTM operator always has this gate{hint}'
             )
     attrs: dict = {}
     reverse = bool(getattr(layer, "reverse", False))
