@@ -234,6 +234,24 @@ def test_outputs_a_gatednp_layer_does_not_return_are_refused():
     )
 
 
+def test_final_states_must_be_every_layers_in_order():
+    def two_layers():
+        b = Builder()
+        y, h0 = b.recurrent("GRU", "x", 3, 4, "G0")
+        s = b.node("Squeeze", [y, b.const("axes", np.array([1], np.int64))], "sq")
+        h1 = b.recurrent("GRU", s, 4, 4, "G1")[1]
+        return b, h0, h1
+
+    b, h0, h1 = two_layers()
+    b.node("Concat", [h0, h1], "h_n", axis=0)
+    assert gn.onnx.load(b.model(["h_n"])).num_layers == 2
+    b, h0, h1 = two_layers()
+    b.node("Concat", [h1, h0], "Concat_swapped", axis=0)
+    assert_refused(b.model(["Concat_swapped"]), "node 'Concat_swapped': Concat on a tensor")
+    b, h0, h1 = two_layers()
+    assert_refused(b.model([h0]), "graph output 'G0_Yh' holds the final h of 1 of the 2 layers")
+
+
 def test_a_graph_without_a_recurrent_node_is_refused(tmp_path):
     b = Builder()
     b.node("Relu", ["x"], "r")

@@ -239,6 +239,11 @@ def build_model(nodes: list[RecurrentNode], head: dict, flows: list, names: list
             f"node {first.label}: its X has axes {tuple(first.x_axes)}, not (T, B, I)"
         )
     for flow, name in zip(flows, names):
+        if flow is not None and flow.part in "hc" and flow.layers != len(nodes):
+            raise UnsupportedError(
+                f"graph output {name!r} holds the final {flow.part} of {flow.layers} of the "
+                f"{len(nodes)} layers; a gatednp layer returns all of them, stacked"
+            )
         if flow is None or flow.part != "y":
             continue  # a side value, the final states or the head's prediction
         if flow.layer != len(nodes) - 1 or "T" not in flow.axes:

@@ -37,8 +37,9 @@ class Flow:
     """A tensor derived from the data input: its axes and the node it came out of."""
 
     axes: str
-    layer: int  # -1: the graph's data input; k: recurrent node k
-    part: str = "y"  # "y", "state" (Y_h, Y_c) or "head"
+    layer: int  # -1: the graph's data input; k: recurrent node k (the last one, for states)
+    part: str = "y"  # "y", "h" or "c" (a node's Y_h, Y_c), or "head"
+    layers: int = 1  # for states: how many layers' states, ending at `layer`, are stacked
 
 
 @dataclass
@@ -138,7 +139,7 @@ def step(walk: Walk, node, index: int) -> None:
         y_axes, state_axes = ("BTDH", "BDH") if rec.layout else ("TDBH", "DBH")
         for position, out in enumerate(node.output):
             if out:
-                walk.flows[out] = Flow(y_axes, k) if position == 0 else Flow(state_axes, k, "state")
+                walk.flows[out] = Flow(y_axes if position == 0 else state_axes, k, "yhc"[position])
         return
     if not any(flows):
         walk.sides.update(zip(node.output, side_step(walk, node, label)))
@@ -210,7 +211,7 @@ def glue(walk: Walk, node, label: str, flow: Flow, flows: list) -> Flow:
             raise refuse
         if axes[axis] == "T":  # y[-1]: the last step
             return Flow(axes.replace("T", ""), flow.layer, flow.part)
-        if axes[axis] == "D" and flow.part == "state" and walk.nodes[flow.layer].directions == 1:
+        if axes[axis] == "D" and flow.part in "hc" and walk.nodes[flow.layer].directions == 1:
             return Flow(axes.replace("D", "").replace("H", "F"), flow.layer, flow.part)  # h_n[-1]
         raise refuse
     if op == "Slice":
@@ -218,13 +219,18 @@ def glue(walk: Walk, node, label: str, flow: Flow, flows: list) -> Flow:
         slice_axes = ints(walk, node, label, "axes", 3) or [0]
         steps = ints(walk, node, label, "steps", 4) or [1]
         if (len(slice_axes) != 1 or axes[slice_axes[0] % len(axes)] != "T" or starts != [-1]
-                or steps != [1] or ends[0] < 2**31 - 1):  # fmt: skip
+                or steps != [1] or ends[0] < 2**31 - 1 or flow.part != "y"):  # fmt: skip
             raise refuse
         return Flow(axes.replace("T", "t"), flow.layer, flow.part)
-    if op == "Concat":
-        if flow.part != "state" or attrs.get("axis") != 0 or not all(flows):
+    if op == "Concat":  # the layers' final states, stacked as torch's (D·num_layers, B, H)
+        if not all(flows) or axes[attrs.get("axis", 0) % len(axes)] != "D" or flow.part not in "hc":
             raise refuse
-        return Flow(axes, flows[-1].layer, "state")
+        starts = [f.layer - f.layers + 1 for f in flows]
+        if starts[1:] != [f.layer + 1 for f in flows[:-1]] or {(f.part, f.axes) for f in flows} != {
+            (flow.part, axes)
+        }:
+            raise refuse  # not consecutive layers' h (or c) in order
+        return Flow(axes, flows[-1].layer, flow.part, sum(f.layers for f in flows))
     return head(walk, node, label, flow, attrs, refuse)
 
 
@@ -278,7 +284,12 @@ def side_step(walk: Walk, node, label: str) -> list[Side]:
     ):
         return [Side(zeros=True, sources=frozenset(["<shape>"]))]
     sources = frozenset().union(*(s.sources for s in present))
-    if node.op_type == "Slice" and len(present[0].sources) == 1 and present[0].value is None:
+    bounds = [s for s in sides[1:] if s is not None]
+    if (
+        node.op_type == "Slice"
+        and all(s.value is not None for s in bounds)
+        and present[0].value is None
+    ):
         starts, ends = ints(walk, node, label, "starts", 1), ints(walk, node, label, "ends", 2)
         axes = ints(walk, node, label, "axes", 3) or [0]
         if axes == [0] and len(starts) == 1 and (ints(walk, node, label, "steps", 4) or [1]) == [1]:
