@@ -13,7 +13,8 @@ import gatednp as gn
 onnx = pytest.importorskip("onnx", reason="the onnx extra is not installed")
 ort = pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
 
-from gatednp.onnx.schema import UnsupportedError, has_option  # noqa: E402
+from gatednp.onnx.schema import UnsupportedError, activation_key, has_option  # noqa: E402
+from gatednp.onnx.writer import node_attributes  # noqa: E402
 from gatednp.registry import LSTM_KIND  # noqa: E402
 
 LAYERS = {"LSTM": gn.LSTM, "GRU": gn.GRU, "RNN": gn.RNN}
@@ -65,7 +66,12 @@ def test_option_exports_to_onnxruntime_and_loads_back(op, option):
     for name, a, b in zip(("y", "h_n", "c_n"), ours, run_ort(proto, feeds)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5, err_msg=f"{op} {option}: {name}")
     back = gn.onnx.load(proto)
-    assert repr(back) == repr(layer)
+    assert type(back) is type(layer) and back.num_layers == 2
+    for name, value in kwargs.items():  # activation names compare as ONNX's: case, underscores
+        loaded = back.cell_options[name] if name in back.cell_options else getattr(back, name)
+        if name == "activations":
+            value, loaded = [activation_key(a) for a in value], [activation_key(a) for a in loaded]
+        assert tuple(np.atleast_1d(loaded)) == tuple(np.atleast_1d(value)), name
     y2, _ = back(x, tuple(states) if len(states) == 2 else states[0], lengths=lengths)
     np.testing.assert_array_equal(y2, y)
 
@@ -76,3 +82,25 @@ def test_lstm_without_an_input_or_output_gate_is_refused(gate):
         pytest.skip(f"this gatednp's LSTM has no {gate!r} option yet")
     with pytest.raises(UnsupportedError, match=f'{gate}="none" has no ONNX equivalent'):
         gn.onnx.export(gn.LSTM(3, 4, **{gate: "none"}))
+
+
+def test_the_attribute_mapping_itself():
+    """node_attributes on layers given the ONNX-only options by hand (runs with any gatednp:
+    the mapping is checked even before the options exist; the layers are never run)."""
+    gru = gn.GRU(3, 4, bidirectional=True)
+    gru.cell_options = {**gru.cell_options, "clip": 0.5, "activations": ("hard_sigmoid", "Tanh"),
+                        "activation_alpha": (0.2,), "activation_beta": (0.6,)}  # fmt: skip
+    assert node_attributes(gru) == {
+        "direction": "bidirectional", "linear_before_reset": 1, "clip": 0.5,
+        "activations": ["HardSigmoid", "Tanh"] * 2, "activation_alpha": [0.2] * 2,
+        "activation_beta": [0.6] * 2,
+    }  # fmt: skip
+    lstm = gn.LSTM(3, 4, forget_gate="coupled")
+    lstm.cell_options = {**lstm.cell_options, "activations": ("SIGMOID", "tanh", "Tanh")}
+    lstm.reverse = True
+    assert node_attributes(lstm) == {"direction": "reverse", "input_forget": 1}  # the defaults
+    assert node_attributes(gn.RNN(3, 4, nonlinearity="relu")) == {"activations": ["Relu"]}
+    rnn = gn.RNN(3, 4)
+    rnn.cell_options = {**rnn.cell_options, "activations": ("identity",)}
+    with pytest.raises(UnsupportedError, match="activation 'identity' has no ONNX name"):
+        node_attributes(rnn)

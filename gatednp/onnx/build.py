@@ -51,7 +51,7 @@ class RecurrentNode:
     states: dict = field(default_factory=dict)  # "h"/"c": (graph input, rows or None)
 
     @classmethod
-    def read(cls, node, label: str, x, sides: dict, k: int) -> RecurrentNode:
+    def read(cls, node, label: str, x, sides: dict) -> RecurrentNode:
         op, attrs = node.op_type, attributes(node)
         for name, value in attrs.items():
             if (
@@ -83,8 +83,10 @@ class RecurrentNode:
                         f"node {label}: input {role} ({name!r}) is not a constant{hint}"
                     )
                 arrays[role] = np.asarray(side.value)
-            elif side is not None and (
-                side.zeros or (side.value is not None and not np.any(side.value))
+            elif (
+                role != "sequence_lens"
+                and side is not None
+                and (side.zeros or (side.value is not None and not np.any(side.value)))
             ):
                 continue  # zero initial states: the default
             elif (

@@ -134,7 +134,7 @@ def step(walk: Walk, node, index: int) -> None:
     label = node_label(node, index)
     flows = [walk.flows.get(i) for i in node.input]
     if node.op_type in GATES:
-        walk.nodes.append(RecurrentNode.read(node, label, flows[0], walk.sides, len(walk.nodes)))
+        walk.nodes.append(RecurrentNode.read(node, label, flows[0], walk.sides))
         k, rec = len(walk.nodes) - 1, walk.nodes[-1]
         y_axes, state_axes = ("BTDH", "BDH") if rec.layout else ("TDBH", "DBH")
         for position, out in enumerate(node.output):
