@@ -223,3 +223,22 @@ def test_export_refuses_other_modules():
         gn.onnx.export(gn.Linear(2, 3))
     with pytest.raises(ValueError, match="takes x alone"):
         gn.onnx.export(gn.LSTMModel(1, 2, 1), lengths=True)
+
+
+def test_onnxruntime_ignores_the_forget_rows_of_a_coupled_lstm():
+    """What docs/onnx.md says of input_forget=1: onnxruntime computes f = 1 − i, whatever the
+    forget rows of W, R, B and P hold (so loading may drop them)."""
+    lstm = gn.LSTM(3, 4, forget_gate="coupled", peepholes=True, dtype=np.float32, rng=0)
+    proto = gn.onnx.export(lstm)
+    rng, H = np.random.default_rng(0), 4
+    for init in proto.graph.initializer:
+        if init.name in ("W_0", "R_0", "B_0", "P_0"):
+            a = onnx.numpy_helper.to_array(init).copy()
+            f = [2] if init.name != "B_0" else [2, 6]  # the f block(s): i o f c, P = i o f
+            for k in f:
+                block = a[:, k * H : (k + 1) * H]
+                block[...] = rng.standard_normal(block.shape)
+            init.CopyFrom(onnx.numpy_helper.from_array(a, init.name))
+    x = rng.standard_normal((5, 2, 3)).astype(np.float32)
+    np.testing.assert_allclose(run_ort(proto, {"x": x})[0], lstm(x)[0], **F32)
+    assert gn.onnx.load(proto).state_dict().keys() == lstm.state_dict().keys()

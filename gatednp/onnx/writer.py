@@ -84,7 +84,7 @@ def export(
             "gn.onnx.export takes a gn.LSTM, gn.GRU or gn.RNN, or a course model (a layer `rnn` "
             f"and a Linear head `fc`), got {type(model).__name__}"
         )
-    g = Graph(onnx_dtype(layer.dtype), layer.dtype)
+    g = Graph(onnx_dtype(layer.dtype))
     y, finals = build_layer(g, layer, lengths=lengths, initial_state=initial_state)
     if head is not None:
         build_head(g, layer, head, per_step, y)
@@ -117,8 +117,7 @@ def export(
 class Graph:
     """The nodes, initializers, inputs and outputs of the graph being built."""
 
-    elem: int
-    dtype: np.dtype
+    elem: int  # the TensorProto type of the layer's floats
     nodes: list = field(default_factory=list)
     initializers: list = field(default_factory=list)
     inputs: list = field(default_factory=list)
