@@ -186,7 +186,7 @@ def build_layer(
             )
         else:
             g.node("Transpose", [f"Y_{l}"], [f"Y_{l}_tbdh"], f"Transpose_{l}", perm=[0, 2, 1, 3])
-            shape = g.const(f"shape_{l}", np.array([0, 0, -1], np.int64))
+            shape = g.const(f"shape_{l}", np.array([0, 0, D * H], np.int64))  # -1 fails at T = 0
             g.node("Reshape", [f"Y_{l}_tbdh", shape], [x], f"Reshape_{l}")
     return x, finals
 
