@@ -1,4 +1,4 @@
-"""The two nonlinearities of the gates, σ and tanh, written into a given array.
+"""The nonlinearities: the gates' σ and tanh written into a given array, and ONNX's table.
 
 Both are a large share of a forward step (five of them per LSTM unit), so each uses the fastest
 formulation measured on the CPUs we benchmark (benchmarks/README.md), switching on the dtype and
@@ -20,10 +20,17 @@ the block size; the small-block path is the plain library call, whose fixed cost
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache, partial
+
 import numpy as np
 from scipy.special import expit
 
-__all__ = ["sigmoid_", "tanh", "tanh_"]
+__all__ = [
+    "sigmoid_", "tanh", "tanh_", "ONNX_ACTIVATIONS", "Activation", "canonical",
+    "check_activations", "activation_functions",
+]  # fmt: skip
 
 SIGMOID_EXP_MIN = 2048  # float32 blocks at least this large use 1 / (1 + e⁻ˣ)
 TANH_EXP_MIN = 1024  # float64 blocks at least this large use 1 − 2 / (1 + e²ˣ)
@@ -55,3 +62,192 @@ def tanh(x: np.ndarray, out: np.ndarray) -> np.ndarray:
 def tanh_(x: np.ndarray) -> np.ndarray:
     """tanh(x), in place; returns `x`."""
     return tanh(x, out=x)
+
+
+# -- ONNX's activation functions -------------------------------------------------------------
+#
+# The activations ONNX's LSTM, GRU and RNN operators may be given (their `activations`
+# attribute), with ONNX's defaults for α and β, and "identity" (= Affine with α = 1, β = 0).
+# Each derivative is written from the output y = f(x), as σ' = y(1 − y) is, so a step keeps
+# only its activations for backward. Names: lowercase without underscores ("hardsigmoid"),
+# given in any case, with or without underscores ("HardSigmoid", "hard_sigmoid").
+
+
+def _const(y: np.ndarray, value: float) -> np.ndarray:
+    return np.full_like(y, value)
+
+
+def _where(cond: np.ndarray, a: float, b: float, like: np.ndarray) -> np.ndarray:
+    return np.where(cond, like.dtype.type(a), like.dtype.type(b))
+
+
+# name: (α default, β default) (None: not taken), y = f(x, α, β), f'(x) written from y
+ONNX_ACTIVATIONS: dict[str, tuple[float | None, float | None, Callable, Callable]] = {
+    "sigmoid": (None, None, lambda x, a, b: expit(x), lambda y, a, b: y * (1 - y)),
+    "tanh": (None, None, lambda x, a, b: np.tanh(x), lambda y, a, b: 1 - y * y),
+    "relu": (None, None, lambda x, a, b: np.maximum(x, 0), lambda y, a, b: _where(y > 0, 1, 0, y)),
+    "identity": (None, None, lambda x, a, b: np.array(x), lambda y, a, b: _const(y, 1)),
+    # αx + β: α
+    "affine": (1.0, 0.0, lambda x, a, b: a * x + b, lambda y, a, b: _const(y, a)),
+    # x if x ≥ 0 else αx: 1 or α (α ≥ 0, so y > 0 ⇔ x > 0)
+    "leakyrelu": (
+        0.01, None, lambda x, a, b: np.where(x >= 0, x, a * x),
+        lambda y, a, b: _where(y > 0, 1, a, y),
+    ),
+    # x if x ≥ α else 0: 1 where y ≠ 0
+    "thresholdedrelu": (
+        1.0, None, lambda x, a, b: np.where(x >= a, x, 0).astype(x.dtype),
+        lambda y, a, b: _where(y != 0, 1, 0, y),
+    ),
+    # α tanh(βx): αβ(1 − tanh²) = β(α − y²/α)
+    "scaledtanh": (
+        1.0, 1.0, lambda x, a, b: a * np.tanh(b * x),
+        lambda y, a, b: b * (a - y * y / a) if a else _const(y, 0),
+    ),
+    # min(max(αx + β, 0), 1): α where 0 < y < 1
+    "hardsigmoid": (
+        0.2, 0.5, lambda x, a, b: np.clip(a * x + b, 0, 1),
+        lambda y, a, b: _where((y > 0) & (y < 1), a, 0, y),
+    ),
+    # x if x ≥ 0 else α(eˣ − 1): 1, or αeˣ = y + α (α ≥ 0, so y > 0 ⇔ x > 0)
+    "elu": (
+        1.0, None, lambda x, a, b: np.where(x >= 0, x, a * np.expm1(np.minimum(x, 0))),
+        lambda y, a, b: np.where(y > 0, y.dtype.type(1), y + a),
+    ),
+    # x / (1 + |x|): 1 / (1 + |x|)² = (1 − |y|)²
+    "softsign": (None, None, lambda x, a, b: x / (1 + np.abs(x)), lambda y, a, b: (1 - np.abs(y)) ** 2),
+    # log(1 + eˣ): σ(x) = 1 − e⁻ʸ
+    "softplus": (None, None, lambda x, a, b: np.logaddexp(0, x), lambda y, a, b: -np.expm1(-y)),
+}  # fmt: skip
+NEEDS_NONNEGATIVE_ALPHA = ("leakyrelu", "elu")  # their derivative is read off y through α ≥ 0
+
+
+def canonical(name: str) -> str:
+    """An activation's name as gatednp keeps it: "HardSigmoid", "hard_sigmoid" -> "hardsigmoid";
+    ValueError naming the valid ones for a name ONNX does not list."""
+    if not isinstance(name, str):
+        raise TypeError(f"an activation is named by a str, got {type(name).__name__}")
+    key = name.lower().replace("_", "")
+    if key not in ONNX_ACTIVATIONS:
+        raise ValueError(
+            f"Unknown activation {name!r}. Select from {', '.join(ONNX_ACTIVATIONS)} "
+            "(any case, underscores ignored)."
+        )
+    return key
+
+
+@dataclass(frozen=True)
+class Activation:
+    """One activation with its α and β: `act(x)` is y, `act.grad(y)` is f'(x) read off y."""
+
+    name: str
+    alpha: float | None = None
+    beta: float | None = None
+
+    def __post_init__(self) -> None:  # a None α or β: ONNX's default
+        default_alpha, default_beta = ONNX_ACTIVATIONS[self.name][:2]
+        object.__setattr__(self, "alpha", default_alpha if self.alpha is None else self.alpha)
+        object.__setattr__(self, "beta", default_beta if self.beta is None else self.beta)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return ONNX_ACTIVATIONS[self.name][2](x, self.alpha, self.beta)
+
+    def grad(self, y: np.ndarray) -> np.ndarray:
+        """f'(x) at the x that gave y = f(x), shaped and typed like y."""
+        return ONNX_ACTIVATIONS[self.name][3](y, self.alpha, self.beta)
+
+    def apply_(self, x: np.ndarray) -> np.ndarray:
+        """f(x) written over x; returns x."""
+        return self.in_place()(x)
+
+    def in_place(self) -> Callable[[np.ndarray], np.ndarray]:
+        """The function that writes f(x) over x: the fast sigmoid_ and tanh_ for those two."""
+        fast = {"sigmoid": sigmoid_, "tanh": tanh_}.get(self.name)
+        return fast or partial(_write_over, self)
+
+
+def _write_over(f: Activation, x: np.ndarray) -> np.ndarray:
+    x[...] = f(x)
+    return x
+
+
+def check_activations(
+    activations: tuple | list | None,
+    alpha: tuple | list | None,
+    beta: tuple | list | None,
+    defaults: tuple[str, ...],
+    roles: str,
+) -> tuple[tuple[str, ...] | None, tuple | None, tuple | None]:
+    """The options `activations`, `activation_alpha`, `activation_beta` of a cell whose default
+    activations are `defaults` (one per role, e.g. "f, g, h"), checked and put in their kept
+    form: canonical names, α and β position by position with ONNX's defaults filled in (None
+    where an activation takes none); all three None when they are the cell's defaults."""
+    if activations is None:
+        if alpha is not None or beta is not None:
+            raise ValueError("activation_alpha and activation_beta need activations")
+        return None, None, None
+    if isinstance(activations, str) or not isinstance(activations, (tuple, list)):
+        raise TypeError(
+            f"activations must be a tuple of {len(defaults)} names ({roles}), "
+            f"got {type(activations).__name__}"
+        )
+    if len(activations) != len(defaults):
+        raise ValueError(
+            f"activations must name {len(defaults)} functions ({roles}), e.g. {defaults}, "
+            f"got {len(activations)}: {tuple(activations)}"
+        )
+    names = tuple(canonical(a) for a in activations)
+    kept = []
+    for what, given in (("activation_alpha", alpha), ("activation_beta", beta)):
+        if given is None:
+            given = (None,) * len(names)
+        if isinstance(given, str) or not isinstance(given, (tuple, list)):
+            raise TypeError(
+                f"{what} must be a tuple of numbers or None, got {type(given).__name__}"
+            )
+        if len(given) != len(names):
+            raise ValueError(
+                f"{what} must have one entry per activation ({len(names)}, None for the default), "
+                f"got {len(given)}"
+            )
+        values = []
+        for name, v in zip(names, given):
+            default = ONNX_ACTIVATIONS[name][0 if what == "activation_alpha" else 1]
+            if v is None:
+                values.append(default)
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
+                raise TypeError(f"{what} entries must be numbers or None, got {type(v).__name__}")
+            if default is None:
+                raise ValueError(f"{name} takes no {what[11:]}, got {what}={tuple(given)}")
+            if not np.isfinite(v):
+                raise ValueError(f"{what} entries must be finite, got {v}")
+            if what == "activation_alpha" and name in NEEDS_NONNEGATIVE_ALPHA and v < 0:
+                raise ValueError(
+                    f"{name} needs alpha ≥ 0 in gatednp (its derivative is read off its output), "
+                    f"got {v}"
+                )
+            values.append(float(v))
+        kept.append(tuple(values))
+    if names == defaults and all(v is None for v in kept[0] + kept[1]):
+        return None, None, None
+    return (
+        names,
+        None if all(v is None for v in kept[0]) else kept[0],
+        None if all(v is None for v in kept[1]) else kept[1],
+    )
+
+
+@lru_cache(maxsize=256)  # steps and engines ask on every call: the answer is built once
+def activation_functions(
+    activations: tuple[str, ...] | None,
+    alpha: tuple | None,
+    beta: tuple | None,
+    defaults: tuple[str, ...],
+) -> tuple[Activation, ...]:
+    """The cell's activations as `Activation`s, from its options (`check_activations` keeps
+    them filled in; here a None α or β is its ONNX default)."""
+    names = defaults if activations is None else activations
+    alpha = alpha or (None,) * len(names)
+    beta = beta or (None,) * len(names)
+    return tuple(Activation(canonical(n), a, b) for n, a, b in zip(names, alpha, beta))

@@ -186,13 +186,16 @@ class LSTMCell(CellBase):
         input_gate: str = "gate",
         output_gate: str = "gate",
         forget_bias: float | None = None,
+        activations: tuple[str, ...] | None = None,
+        activation_alpha: tuple[float | None, ...] | None = None,
+        activation_beta: tuple[float | None, ...] | None = None,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
         super().__init__(
             input_size, hidden_size, bias, dtype=dtype, rng=rng, peepholes=peepholes,
             forget_bias=forget_bias, forget_gate=forget_gate, input_gate=input_gate,
-            output_gate=output_gate,
+            output_gate=output_gate, activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta,
         )  # fmt: skip
 
 
@@ -216,12 +219,16 @@ class GRUCell(CellBase):
         bias: bool = True,
         *,
         reset_after: bool = True,
+        activations: tuple[str, ...] | None = None,
+        activation_alpha: tuple[float | None, ...] | None = None,
+        activation_beta: tuple[float | None, ...] | None = None,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
         super().__init__(
-            input_size, hidden_size, bias, dtype=dtype, rng=rng, reset_after=reset_after
-        )
+            input_size, hidden_size, bias, dtype=dtype, rng=rng, reset_after=reset_after,
+            activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta,
+        )  # fmt: skip
 
 
 class RNNCell(CellBase):
@@ -244,12 +251,16 @@ class RNNCell(CellBase):
         bias: bool = True,
         nonlinearity: str = "tanh",
         *,
+        activations: tuple[str, ...] | None = None,
+        activation_alpha: tuple[float | None, ...] | None = None,
+        activation_beta: tuple[float | None, ...] | None = None,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
         super().__init__(
-            input_size, hidden_size, bias, dtype=dtype, rng=rng, nonlinearity=nonlinearity
-        )
+            input_size, hidden_size, bias, dtype=dtype, rng=rng, nonlinearity=nonlinearity,
+            activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta,
+        )  # fmt: skip
 
 
 CELLS = {cls.kind.name: cls for cls in (LSTMCell, GRUCell, RNNCell)}

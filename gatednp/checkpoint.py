@@ -75,6 +75,10 @@ def _config(model: Module) -> dict[str, Any]:
             value = value is not None
         if isinstance(value, (bool, int, float, str)) and name != "rng":
             config[name] = value
+        elif isinstance(value, tuple) and all(
+            v is None or isinstance(v, (int, float, str)) for v in value
+        ):  # e.g. activations=("sigmoid", "tanh", "identity"), activation_alpha=(None, 0.5)
+            config[name] = list(value)
     params = model.parameters()
     if params:
         config["dtype"] = str(params[0].data.dtype)

@@ -6,20 +6,26 @@ order r, z, n:
     weight_hh (3H, H) = [W_hr|W_hz|W_hn]    bias_hh (3H,) = [b_hr|b_hz|b_hn]
 
 Forward, one step from h_prev (torch's equations; the reset gate acts *after* W_hn, and b_hn
-sits inside the product, so the two biases of n are not interchangeable):
+sits inside the product, so the two biases of n are not interchangeable; σ is the logistic
+function and φ = tanh unless `activations` says otherwise):
     r = σ(W_ir x + b_ir + W_hr h_prev + b_hr)          reset gate
     z = σ(W_iz x + b_iz + W_hz h_prev + b_hz)          update gate
     a = W_hn h_prev + b_hn                             recurrent part of the candidate
-    n = tanh(W_in x + b_in + r ⊙ a)                    candidate
+    n = φ(W_in x + b_in + r ⊙ a)                       candidate
     h = (1 − z) ⊙ n + z ⊙ h_prev
 
 Variant, an option of gn.GRU and gn.GRUCell: reset_after=False puts the reset gate *before*
 W_hn, as Cho et al. 2014 wrote it (Keras reset_after=False, ONNX linear_before_reset=0):
-    a = W_hn (r ⊙ h_prev) + b_hn                       n = tanh(W_in x + b_in + a)
+    a = W_hn (r ⊙ h_prev) + b_hn                       n = φ(W_in x + b_in + a)
+
+Activations, options of every GRU: activations=(σ, φ) names other functions from ONNX's list
+(activations.py; ONNX's f, g), with activation_alpha / activation_beta, one entry per function
+(None: ONNX's default).
 
 Backward, one step, by the chain rule through the equations above read bottom-up. dh is the
 gradient of the loss with respect to the step's new h; dr, dz, dn those of the gates'
-pre-activations (σ' = σ(1 − σ), tanh' = 1 − tanh²):
+pre-activations (σ' = σ(1 − σ), tanh' = 1 − tanh², read off the outputs; other activations
+put their own derivative, activations.py, where these stand):
     dn = dh ⊙ (1 − z) ⊙ (1 − n²)
     dz = dh ⊙ (h_prev − n) ⊙ z(1 − z)
     da = dn ⊙ r                                        (gradient of a)
@@ -44,11 +50,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import expit as sigmoid  # σ(x) = 1 / (1 + e⁻ˣ), without overflow
 
+from .activations import activation_functions
 from .module import Weights
 
-__all__ = ["step", "step_backward", "check_options", "GRUStepCache", "gate_names"]
+__all__ = [
+    "step", "step_backward", "check_options", "GRUStepCache", "gate_names", "ACTIVATIONS",
+    "ACTIVATION_ROLES",
+]  # fmt: skip
+
+ACTIVATIONS = ("sigmoid", "tanh")  # σ, φ by default (ONNX's f, g)
+ACTIVATION_ROLES = "f: the gates, g: the candidate"
 
 
 def gate_names(**_: Any) -> tuple[str, ...]:
@@ -73,47 +85,64 @@ class GRUStepCache:
 
 
 def step(
-    x: np.ndarray, state: tuple[np.ndarray], w: Weights, *, reset_after: bool = True
+    x: np.ndarray,
+    state: tuple[np.ndarray],
+    w: Weights,
+    *,
+    reset_after: bool = True,
+    activations: tuple[str, ...] | None = None,
+    activation_alpha: tuple | None = None,
+    activation_beta: tuple | None = None,
 ) -> tuple[tuple[np.ndarray], GRUStepCache]:
     """One GRU step: x (B, I), state (h_prev,) (B, H), w a `Weights` of arrays
     (`Weights.arrays()`) -> the new state (h,) (B, H) and the cache for backward."""
     (h_prev,) = state
+    σ, φ = activation_functions(activations, activation_alpha, activation_beta, ACTIVATIONS)
     W_ir, W_iz, W_in = np.split(w.weight_ih, 3)
     W_hr, W_hz, W_hn = np.split(w.weight_hh, 3)
     b_ir, b_iz, b_in = np.split(w.bias_ih, 3)
     b_hr, b_hz, b_hn = np.split(w.bias_hh, 3)
-    r = sigmoid(x @ W_ir.T + b_ir + h_prev @ W_hr.T + b_hr)
-    z = sigmoid(x @ W_iz.T + b_iz + h_prev @ W_hz.T + b_hz)
+    r = σ(x @ W_ir.T + b_ir + h_prev @ W_hr.T + b_hr)
+    z = σ(x @ W_iz.T + b_iz + h_prev @ W_hz.T + b_hz)
     if reset_after:
         a = h_prev @ W_hn.T + b_hn
-        n = np.tanh(x @ W_in.T + b_in + r * a)
+        n = φ(x @ W_in.T + b_in + r * a)
     else:
         a = (r * h_prev) @ W_hn.T + b_hn
-        n = np.tanh(x @ W_in.T + b_in + a)
+        n = φ(x @ W_in.T + b_in + a)
     h = (1 - z) * n + z * h_prev
     return (h,), GRUStepCache(x, h_prev, r, z, n, a)
 
 
 def step_backward(
-    dstate: tuple[np.ndarray], cache: GRUStepCache, w: Weights, *, reset_after: bool = True
+    dstate: tuple[np.ndarray],
+    cache: GRUStepCache,
+    w: Weights,
+    *,
+    reset_after: bool = True,
+    activations: tuple[str, ...] | None = None,
+    activation_alpha: tuple | None = None,
+    activation_beta: tuple | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray], Weights]:
     """Backward through one step: dstate (dh,) (B, H), the gradient of the loss with respect to
     the new state -> dx (B, I), (dh_prev,) and the step's weight gradients (a `Weights` of
     arrays shaped like w's)."""
     (dh,) = dstate
     x, h_prev, r, z, n, a = cache.x, cache.h_prev, cache.r, cache.z, cache.n, cache.a
-    dn = dh * (1 - z) * (1 - n**2)  # h = (1 − z) ⊙ n + …, n = tanh(…)
-    dz = dh * (h_prev - n) * z * (1 - z)  # h = … + z ⊙ h_prev, z = σ(…)
+    σ, φ = activation_functions(activations, activation_alpha, activation_beta, ACTIVATIONS)
+    # Derivatives read off the outputs: for the logistic σ, σ'(z) = z(1 − z); tanh'(n) = 1 − n²
+    dn = dh * (1 - z) * φ.grad(n)  # h = (1 − z) ⊙ n + …, n = φ(…)
+    dz = dh * (h_prev - n) * σ.grad(z)  # h = … + z ⊙ h_prev, z = σ(…)
     if reset_after:
         da = dn * r  # n = tanh(… + r ⊙ a)
-        dr = dn * a * r * (1 - r)
+        dr = dn * a * σ.grad(r)
         dhh = np.concatenate([dr, dz, da], axis=1)  # (B, 3H): [dr|dz|da], the recurrent side
         dh_prev = dh * z + dhh @ w.weight_hh  # a, r, z all read h_prev
         dW_hh = dhh.T @ h_prev
     else:
         W_hrz, W_hn = np.split(w.weight_hh, [2 * r.shape[1]])  # [W_hr|W_hz], W_hn
         drh = dn @ W_hn  # a = W_hn (r ⊙ h_prev) + b_hn
-        dr = drh * h_prev * r * (1 - r)
+        dr = drh * h_prev * σ.grad(r)
         drz = np.concatenate([dr, dz], axis=1)  # (B, 2H): [dr|dz]
         dh_prev = dh * z + drh * r + drz @ W_hrz
         dW_hh = np.concatenate([drz.T @ h_prev, dn.T @ (r * h_prev)])

@@ -7,13 +7,14 @@ Parameters use torch's fused layout, gate order i, f, g, o:
     weight_hr (P, H)                             only with proj_size > 0
     weight_ci, weight_cf, weight_co (H,)         the peepholes p_i, p_f, p_o, only with peepholes
 
-Forward, one step from (h_prev, c_prev) (torch's equations; p = 0 without peepholes):
+Forward, one step from (h_prev, c_prev) (torch's equations; p = 0 without peepholes; σ is the
+logistic function and φ = ψ = tanh, unless `activations` says otherwise, see below):
     i = σ(W_ii x + b_ii + W_hi h_prev + b_hi + p_i ⊙ c_prev)      input gate
     f = σ(W_if x + b_if + W_hf h_prev + b_hf + p_f ⊙ c_prev)      forget gate
-    g = tanh(W_ig x + b_ig + W_hg h_prev + b_hg)                  candidate cell
+    g = φ(W_ig x + b_ig + W_hg h_prev + b_hg)                     candidate cell
     c = f ⊙ c_prev + i ⊙ g                                        cell state
     o = σ(W_io x + b_io + W_ho h_prev + b_ho + p_o ⊙ c)           output gate
-    m = o ⊙ tanh(c)
+    m = o ⊙ ψ(c)
     h = m                           (h = W_hr m with a projection)
 
 Variants, options of gn.LSTM and gn.LSTMCell (compared in Greff et al. 2017):
@@ -25,13 +26,19 @@ Variants, options of gn.LSTM and gn.LSTMCell (compared in Greff et al. 2017):
     output_gate="none"       o = 1 (NOG): no output rows, the layout is [i|f|g]; no p_o
 (a gate that is "none" is the constant 1: its equation and its gradient below drop out; the
 coupled forget gate needs an input gate, as f = 1 − i would be 0)
+    activations=(σ, φ, ψ)    other functions from ONNX's list (activations.py; ONNX's f, g, h),
+                             with activation_alpha / activation_beta: one entry per function,
+                             None for ONNX's default; ("sigmoid", "tanh", "identity") is Greff
+                             et al.'s NOA, the LSTM without an output activation (ψ(c) = c)
 
 Backward, one step, by the chain rule through the equations above read bottom-up. dh and dc
 are the gradients of the loss with respect to the step's new h and c; di, df, dg, do those of
-the gates' pre-activations (σ' = σ(1 − σ), tanh' = 1 − tanh²):
+the gates' pre-activations. Each derivative is read off the function's output: σ'(x) = i(1 − i)
+where i = σ(x), and tanh' = 1 − tanh²; written for the defaults, with σ'(i) in general for i(1 − i)
+(activations.py gives each function's):
     dm = dh                         (dm = W_hrᵀ dh with a projection)
-    do = dm ⊙ tanh(c) ⊙ o(1 − o)
-    dc ← dc + dm ⊙ o ⊙ (1 − tanh²(c)) + do ⊙ p_o
+    do = dm ⊙ ψ(c) ⊙ o(1 − o)
+    dc ← dc + dm ⊙ o ⊙ (1 − ψ(c)²) + do ⊙ p_o
     di = dc ⊙ g ⊙ i(1 − i)          (coupled: dc ⊙ (g − c_prev) ⊙ i(1 − i), as f = 1 − i)
     df = dc ⊙ c_prev ⊙ f(1 − f)
     dg = dc ⊙ i ⊙ (1 − g²)
@@ -50,19 +57,23 @@ proves it equal to a loop over `step` and `step_backward`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from scipy.special import expit as sigmoid  # σ(x) = 1 / (1 + e⁻ˣ), without overflow
 
+from .activations import activation_functions
 from .module import Weights
 
 __all__ = [
     "step", "step_backward", "LSTMStepCache", "gate_names", "check_options", "FORGET_GATES",
     "GATE_CHOICES",
+    "ACTIVATIONS", "ACTIVATION_ROLES",
 ]  # fmt: skip
 
 FORGET_GATES = ("gate", "coupled", "none")
+ACTIVATIONS = ("sigmoid", "tanh", "tanh")  # σ, φ, ψ by default (ONNX's f, g, h)
+ACTIVATION_ROLES = "f: the gates, g: the candidate cell, h: the cell's output"
 GATE_CHOICES = ("gate", "none")  # input_gate, output_gate: a gate of its own, or the constant 1
 
 
@@ -71,6 +82,11 @@ def gate_names(
 ) -> tuple[str, ...]:
     """The gate blocks of the fused weights, in order: i, f, g, o, without the gates that are
     not gates of their own (f coupled or none, i none, o none). Other options do not matter."""
+    return _gate_names(forget_gate, input_gate, output_gate)
+
+
+@lru_cache(maxsize=64)  # asked on every engine call
+def _gate_names(forget_gate: str, input_gate: str, output_gate: str) -> tuple[str, ...]:
     own = {"i": input_gate == "gate", "f": forget_gate == "gate", "o": output_gate == "gate"}
     return tuple(k for k in "ifgo" if own.get(k, True))
 
@@ -108,24 +124,28 @@ def step(
     forget_gate: str = "gate",
     input_gate: str = "gate",
     output_gate: str = "gate",
+    activations: tuple[str, ...] | None = None,
+    activation_alpha: tuple | None = None,
+    activation_beta: tuple | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray], LSTMStepCache]:
     """One LSTM step: x (B, I), state (h_prev (B, P), c_prev (B, H)), w a `Weights` of arrays
     (`Weights.arrays()`) -> the new state (h (B, P), c (B, H)) and the cache for backward."""
     h_prev, c_prev = state
+    σ, φ, ψ = activation_functions(activations, activation_alpha, activation_beta, ACTIVATIONS)
     names = gate_names(forget_gate, input_gate, output_gate)
     pre = x @ w.weight_ih.T + w.bias_ih + h_prev @ w.weight_hh.T + w.bias_hh  # (B, G·H)
     a = dict(zip(names, np.split(pre, len(names), axis=1)))  # pre-activations by gate
     p_i, p_f, p_o = (0.0 if p is None else p for p in (w.weight_ci, w.weight_cf, w.weight_co))
     one = np.ones_like(c_prev)  # a gate that is "none" is the constant 1
-    i = sigmoid(a["i"] + p_i * c_prev) if input_gate == "gate" else one
+    i = σ(a["i"] + p_i * c_prev) if input_gate == "gate" else one
     if forget_gate == "gate":
-        f = sigmoid(a["f"] + p_f * c_prev)
+        f = σ(a["f"] + p_f * c_prev)
     else:
         f = 1 - i if forget_gate == "coupled" else one
-    g = np.tanh(a["g"])
+    g = φ(a["g"])
     c = f * c_prev + i * g
-    o = sigmoid(a["o"] + p_o * c) if output_gate == "gate" else one
-    tanh_c = np.tanh(c)
+    o = σ(a["o"] + p_o * c) if output_gate == "gate" else one
+    tanh_c = ψ(c)
     m = o * tanh_c
     h = m if w.weight_hr is None else m @ w.weight_hr.T
     return (h, c), LSTMStepCache(x, h_prev, c_prev, i, f, g, o, c, tanh_c, m)
@@ -139,6 +159,9 @@ def step_backward(
     forget_gate: str = "gate",
     input_gate: str = "gate",
     output_gate: str = "gate",
+    activations: tuple[str, ...] | None = None,
+    activation_alpha: tuple | None = None,
+    activation_beta: tuple | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], Weights]:
     """Backward through one step: dstate (dh (B, P), dc (B, H)), the gradient of the loss with
     respect to the new state -> dx (B, I), (dh_prev, dc_prev) and the step's weight gradients
@@ -146,15 +169,16 @@ def step_backward(
     dh, dc = dstate
     x, h_prev, c_prev, c = cache.x, cache.h_prev, cache.c_prev, cache.c
     i, f, g, o, tanh_c, m = cache.i, cache.f, cache.g, cache.o, cache.tanh_c, cache.m
+    σ, φ, ψ = activation_functions(activations, activation_alpha, activation_beta, ACTIVATIONS)
     p_i, p_f, p_o = (0.0 if p is None else p for p in (w.weight_ci, w.weight_cf, w.weight_co))
+    # Each derivative is read off the activation's output: for the logistic σ, σ'(o) = o(1 − o);
+    # for tanh, ψ'(c) = 1 − tanh²(c), φ'(g) = 1 − g² (activations.py has the others)
     dm = dh if w.weight_hr is None else dh @ w.weight_hr  # h = W_hr m
-    do = dm * tanh_c * o * (1 - o)  # m = o ⊙ tanh(c), o = σ(…)
-    dc = dc + dm * o * (1 - tanh_c**2) + do * p_o  # c feeds m and o's peephole
-    di = (
-        dc * (g - c_prev if forget_gate == "coupled" else g) * i * (1 - i)
-    )  # c = f ⊙ c_prev + i ⊙ g
-    df = dc * c_prev * f * (1 - f)  # used only with forget_gate="gate" (f has its own weights)
-    dg = dc * i * (1 - g**2)  # g = tanh(…)
+    do = dm * tanh_c * σ.grad(o)  # m = o ⊙ ψ(c), o = σ(…)
+    dc = dc + dm * o * ψ.grad(tanh_c) + do * p_o  # c feeds m and o's peephole
+    di = dc * (g - c_prev if forget_gate == "coupled" else g) * σ.grad(i)  # c = f ⊙ c_prev + i ⊙ g
+    df = dc * c_prev * σ.grad(f)  # used only with forget_gate="gate" (f has its own weights)
+    dg = dc * i * φ.grad(g)  # g = φ(…)
     dc_prev = dc * f + di * p_i + df * p_f  # the carousel, and the peepholes of i and f
     d = {"i": di, "f": df, "g": dg, "o": do}
     names = gate_names(forget_gate, input_gate, output_gate)  # a "none" gate has no gradient

@@ -11,8 +11,6 @@ State tensors have torch's shape (D·num_layers, B, H_out), index k = layer·D +
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .checks import (
@@ -22,40 +20,13 @@ from .checks import (
     check_proj_size,
     check_sizes,
 )  # fmt: skip
+from .layercache import LayerCache
 from .module import BackwardError, Module, Weights, as_rng
 from .packing import Packing
 from .registry import GRU_KIND, LSTM_KIND, RNN_KIND, CellKind, check_lstm_extras
 from .shapes import check_states, dy_time_major, public_state, time_major
 
 __all__ = ["RNNBase", "LSTM", "GRU", "RNN", "LayerCache"]
-
-
-@dataclass
-class LayerCache:
-    """What a forward keeps for backward (and for looking inside): one engine cache per layer
-    and direction (index k = layer·D + direction), the dropout masks, the packing."""
-
-    caches: list  # engine caches (engine/lstm.py LSTMCache, ...), index k
-    masks: list[np.ndarray | None]  # per layer: the dropout mask applied to its output
-    packing: Packing | None
-    batched: bool
-    y_shape: tuple[int, ...]  # time-major
-    num_directions: int
-
-    def activations(self) -> dict[tuple[int, int], dict[str, np.ndarray]]:
-        """{(layer, direction): {name: (T, B, ·)}}: each gate and state at every step, in time
-        order (direction 1 included), steps past a sequence's length NaN; copies. Valid until
-        backward, which overwrites the gates with their gradients."""
-        D, out = self.num_directions, {}
-        for k, cache in enumerate(self.caches):
-            named = cache.activations()
-            if self.packing is not None:
-                p = self.packing
-                if k % D == 1:  # this direction ran on each sequence reversed within its length
-                    named = {n: p.reverse(a) for n, a in named.items()}
-                named = {n: np.where(p.valid, a, np.nan)[:, p.unorder] for n, a in named.items()}
-            out[divmod(k, D)] = {n: np.array(a) for n, a in named.items()}
-        return out
 
 
 class RNNBase(Module):
@@ -322,6 +293,9 @@ class LSTM(RNNBase):
         input_gate: str = "gate",
         output_gate: str = "gate",
         forget_bias: float | None = None,
+        activations: tuple[str, ...] | None = None,
+        activation_alpha: tuple[float | None, ...] | None = None,
+        activation_beta: tuple[float | None, ...] | None = None,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
@@ -329,6 +303,7 @@ class LSTM(RNNBase):
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
             proj_size, dtype=dtype, rng=rng, peepholes=peepholes, forget_bias=forget_bias,
             forget_gate=forget_gate, input_gate=input_gate, output_gate=output_gate,
+            activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta,
         )  # fmt: skip
 
 
@@ -356,12 +331,15 @@ class GRU(RNNBase):
         bidirectional: bool = False,
         *,
         reset_after: bool = True,
+        activations: tuple[str, ...] | None = None,
+        activation_alpha: tuple[float | None, ...] | None = None,
+        activation_beta: tuple[float | None, ...] | None = None,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            dtype=dtype, rng=rng, reset_after=reset_after,
+            dtype=dtype, rng=rng, reset_after=reset_after, activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta,
         )  # fmt: skip
 
 
@@ -388,10 +366,13 @@ class RNN(RNNBase):
         dropout: float = 0.0,
         bidirectional: bool = False,
         *,
+        activations: tuple[str, ...] | None = None,
+        activation_alpha: tuple[float | None, ...] | None = None,
+        activation_beta: tuple[float | None, ...] | None = None,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            dtype=dtype, rng=rng, nonlinearity=nonlinearity,
+            dtype=dtype, rng=rng, nonlinearity=nonlinearity, activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta,
         )  # fmt: skip

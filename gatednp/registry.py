@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import gru, lstm, rnn
+from .activations import check_activations
 from .engine import gru as gru_engine
 from .engine import lstm as lstm_engine
 from .engine import rnn as rnn_engine
@@ -46,7 +47,8 @@ class CellKind:
         }
 
     def check_options(self, **options: Any) -> dict[str, Any]:
-        """Every option of this kind, the given ones checked and the others at their defaults."""
+        """Every option of this kind, the given ones checked and the others at their defaults;
+        the activations in their kept form (activations.check_activations)."""
         unknown = sorted(set(options) - set(self.options))
         if unknown:
             raise TypeError(
@@ -54,7 +56,9 @@ class CellKind:
             )
         full = {**self.options, **options}
         for name, value in full.items():
-            choices = CHOICES[name]
+            choices = CHOICES.get(name)
+            if choices is None:
+                continue
             if not isinstance(value, type(self.options[name])):
                 raise TypeError(
                     f"{name} must be {' or '.join(map(repr, choices))}, got {type(value).__name__}"
@@ -63,8 +67,27 @@ class CellKind:
                 raise ValueError(
                     f"Unknown {name} {value!r}. Select from {' or '.join(map(repr, choices))}."
                 )
+        full.update(self._activations(full))
         self.math.check_options(**full)
         return full
+
+    def _activations(self, full: dict[str, Any]) -> dict[str, Any]:
+        """activations, activation_alpha, activation_beta checked against the cell's defaults;
+        the RNN's single activation is its nonlinearity when that is tanh or relu."""
+        rnn_kind = "nonlinearity" in full
+        defaults = (full["nonlinearity"],) if rnn_kind else self.math.ACTIVATIONS
+        if rnn_kind and full["activations"] is not None and full["nonlinearity"] != "tanh":
+            raise ValueError(
+                "give the RNN's function either as nonlinearity or as activations, not both: "
+                f"got nonlinearity={full['nonlinearity']!r}, activations={full['activations']!r}"
+            )
+        acts, alpha, beta = check_activations(
+            full["activations"], full["activation_alpha"], full["activation_beta"], defaults,
+            self.math.ACTIVATION_ROLES,
+        )  # fmt: skip
+        if rnn_kind and acts in (("tanh",), ("relu",)) and alpha is beta is None:
+            return {"nonlinearity": acts[0], "activations": None}
+        return {"activations": acts, "activation_alpha": alpha, "activation_beta": beta}
 
     def gate_names(self, **options: Any) -> tuple[str, ...]:
         """The gate blocks of the fused weights, in order (empty for the RNN)."""
@@ -146,12 +169,14 @@ CHOICES = {
     "reset_after": (True, False),
     "nonlinearity": rnn.NONLINEARITIES,
 }
+ONNX_OPTIONS = {"activations": None, "activation_alpha": None, "activation_beta": None}
 LSTM_KIND = CellKind(
     "lstm", lstm, lstm_engine, ("h", "c"),
-    {"forget_gate": "gate", "input_gate": "gate", "output_gate": "gate"},
+    {"forget_gate": "gate", "input_gate": "gate", "output_gate": "gate", **ONNX_OPTIONS},
 )  # fmt: skip
-GRU_KIND = CellKind("gru", gru, gru_engine, ("h",), {"reset_after": True})
+GRU_KIND = CellKind("gru", gru, gru_engine, ("h",), {"reset_after": True, **ONNX_OPTIONS})
 RNN_KIND = CellKind(
-    "rnn", rnn, rnn_engine, ("h",), {"nonlinearity": "tanh"}, frozenset({"nonlinearity"})
-)
+    "rnn", rnn, rnn_engine, ("h",), {"nonlinearity": "tanh", **ONNX_OPTIONS},
+    frozenset({"nonlinearity"}),
+)  # fmt: skip
 KINDS = {kind.name: kind for kind in (LSTM_KIND, GRU_KIND, RNN_KIND)}

@@ -7,8 +7,12 @@ Forward, one step from h_prev (torch's equations), with φ = tanh or relu:
     a = W_ih x + b_ih + W_hh h_prev + b_hh
     h = φ(a)
 
+Activations, options of every RNN (ONNX's): activations=(φ,) names another function from ONNX's
+list (activations.py), with activation_alpha / activation_beta (None: ONNX's default);
+activations=("relu",) is nonlinearity="relu".
+
 Backward, one step; dh is the gradient of the loss with respect to the step's new h:
-    da = dh ⊙ φ'(a)              φ' = 1 − h² (tanh) or [h > 0] (relu), read off h
+    da = dh ⊙ φ'(a)              φ' = 1 − h² (tanh) or [h > 0] (relu), read off h (activations.py)
     dh_prev = W_hhᵀ da           dx = W_ihᵀ da
     dW_ih = da xᵀ    dW_hh = da h_prevᵀ    db_ih = db_hh = da
 
@@ -27,11 +31,21 @@ from typing import Any
 
 import numpy as np
 
+from .activations import activation_functions
 from .module import Weights
 
-__all__ = ["step", "step_backward", "check_options", "RNNStepCache", "gate_names", "NONLINEARITIES"]
+__all__ = [
+    "step",
+    "step_backward",
+    "check_options",
+    "RNNStepCache",
+    "gate_names",
+    "NONLINEARITIES",
+    "ACTIVATION_ROLES",
+]
 
 NONLINEARITIES = ("tanh", "relu")
+ACTIVATION_ROLES = "f: the hidden state"  # one function, nonlinearity by default
 
 
 def gate_names(**_: Any) -> tuple[str, ...]:
@@ -53,22 +67,38 @@ class RNNStepCache:
 
 
 def step(
-    x: np.ndarray, state: tuple[np.ndarray], w: Weights, *, nonlinearity: str = "tanh"
+    x: np.ndarray,
+    state: tuple[np.ndarray],
+    w: Weights,
+    *,
+    nonlinearity: str = "tanh",
+    activations: tuple[str, ...] | None = None,
+    activation_alpha: tuple | None = None,
+    activation_beta: tuple | None = None,
 ) -> tuple[tuple[np.ndarray], RNNStepCache]:
     """One step: x (B, I), state (h_prev,) (B, H), w a `Weights` of arrays -> (h,), cache."""
     (h_prev,) = state
     a = x @ w.weight_ih.T + w.bias_ih + h_prev @ w.weight_hh.T + w.bias_hh
-    h = np.tanh(a) if nonlinearity == "tanh" else np.maximum(a, 0)
+    (φ,) = activation_functions(activations, activation_alpha, activation_beta, (nonlinearity,))
+    h = φ(a)
     return (h,), RNNStepCache(x, h_prev, h)
 
 
 def step_backward(
-    dstate: tuple[np.ndarray], cache: RNNStepCache, w: Weights, *, nonlinearity: str = "tanh"
+    dstate: tuple[np.ndarray],
+    cache: RNNStepCache,
+    w: Weights,
+    *,
+    nonlinearity: str = "tanh",
+    activations: tuple[str, ...] | None = None,
+    activation_alpha: tuple | None = None,
+    activation_beta: tuple | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray], Weights]:
     """Backward through one step: (dh,) -> dx, (dh_prev,) and the step's weight gradients."""
     (dh,) = dstate
     h = cache.h
-    da = dh * (1 - h**2) if nonlinearity == "tanh" else dh * (h > 0)  # h = φ(a)
+    (φ,) = activation_functions(activations, activation_alpha, activation_beta, (nonlinearity,))
+    da = dh * φ.grad(h)  # h = φ(a): φ'(a) read off h, 1 − h² for tanh, [h > 0] for relu
     grads = Weights(
         weight_ih=da.T @ cache.x,
         weight_hh=da.T @ cache.h_prev,

@@ -1,10 +1,20 @@
-"""sigmoid_ and tanh_: expit / NumPy's tanh to rounding (tanh: absolute, for float64), in place, no warnings."""
+"""sigmoid_ and tanh_: expit / NumPy's tanh to rounding (tanh: absolute, for float64), in place, no warnings;
+ONNX's activation table: each function its spec formula, each derivative (read off y) its derivative."""
 
 import numpy as np
 import pytest
 from scipy.special import expit
 
-from gatednp.activations import SIGMOID_EXP_MIN, TANH_EXP_MIN, sigmoid_, tanh, tanh_
+from gatednp.activations import (
+    ONNX_ACTIVATIONS,
+    SIGMOID_EXP_MIN,
+    TANH_EXP_MIN,
+    Activation,
+    canonical,
+    sigmoid_,
+    tanh,
+    tanh_,
+)  # fmt: skip
 
 DTYPES = [np.float32, np.float64]
 
@@ -88,3 +98,82 @@ def test_sigmoid_uses_both_paths(dtype):
         np.testing.assert_allclose(
             sigmoid_(x[:size].copy()), expit(x[:size]), rtol=4 * np.finfo(dtype).eps
         )
+
+
+# -- ONNX's activation table ---------------------------------------------------------------
+
+
+# ONNX's LSTM / GRU / RNN operator spec, typed in: f(x) for each name, α and β as given
+SPEC = {
+    "relu": lambda x, a, b: max(0.0, x),
+    "tanh": lambda x, a, b: float(np.tanh(x)),
+    "sigmoid": lambda x, a, b: 1 / (1 + np.exp(-x)),
+    "affine": lambda x, a, b: a * x + b,
+    "leakyrelu": lambda x, a, b: x if x >= 0 else a * x,
+    "thresholdedrelu": lambda x, a, b: x if x >= a else 0.0,
+    "scaledtanh": lambda x, a, b: a * np.tanh(b * x),
+    "hardsigmoid": lambda x, a, b: min(max(a * x + b, 0), 1),
+    "elu": lambda x, a, b: x if x >= 0 else a * (np.exp(x) - 1),
+    "softsign": lambda x, a, b: x / (1 + abs(x)),
+    "softplus": lambda x, a, b: np.log(1 + np.exp(x)),
+    "identity": lambda x, a, b: x,
+}
+# The defaults of the ONNX operators of the same name (LeakyRelu, ThresholdedRelu, HardSigmoid,
+# Elu; the older Affine and ScaledTanh ops, as onnxruntime reads them)
+SPEC_DEFAULTS = {
+    "leakyrelu": (0.01, None), "thresholdedrelu": (1.0, None), "hardsigmoid": (0.2, 0.5),
+    "elu": (1.0, None), "affine": (1.0, 0.0), "scaledtanh": (1.0, 1.0),
+}  # fmt: skip
+PARAMS = [(None, None), (0.7, 0.3)]
+
+
+def test_the_table_is_the_spec_list():
+    assert set(ONNX_ACTIVATIONS) == set(SPEC)
+    for name in SPEC:
+        act = Activation(name)
+        assert (act.alpha, act.beta) == SPEC_DEFAULTS.get(name, (None, None)), name
+
+
+@pytest.mark.parametrize("alpha, beta", PARAMS)
+@pytest.mark.parametrize("name", sorted(SPEC))
+def test_each_activation_is_its_formula_and_its_derivative_is_read_off_y(name, alpha, beta):
+    takes = SPEC_DEFAULTS.get(name, (None, None))
+    alpha = None if takes[0] is None else alpha
+    beta = None if takes[1] is None else beta
+    act = Activation(name, alpha, beta)
+    x = np.random.default_rng(1).uniform(-4, 4, 400)
+    x = x[np.abs(x) > 1e-3]
+    a, b = act.alpha, act.beta
+    expected = np.array([SPEC[name](v, a, b) for v in x])
+    np.testing.assert_allclose(act(x), expected, rtol=1e-12, atol=1e-15, err_msg=name)
+    # away from the kinks (0, α, and where HardSigmoid leaves [0, 1]), against central differences
+    kinks = [0.0] + ([a] if a is not None else []) + ([(-b) / a, (1 - b) / a] if b else [])
+    x = x[np.min([np.abs(x - k) for k in kinks], axis=0) > 1e-3]
+    eps = 1e-6
+    numeric = (act(x + eps) - act(x - eps)) / (2 * eps)
+    np.testing.assert_allclose(act.grad(act(x)), numeric, rtol=1e-6, atol=1e-8, err_msg=name)
+
+
+@pytest.mark.parametrize("name", sorted(SPEC))
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_activations_keep_the_dtype_warn_nowhere_and_write_in_place(name, dtype):
+    x = np.array([-1e30, -800.0, -1.0, 0.0, 0.5, 800.0, 1e30], dtype=dtype)
+    act = Activation(name)
+    y = act(x)
+    assert y.dtype == dtype and act.grad(y).dtype == dtype, name
+    z = x.copy()
+    assert act.apply_(z) is z
+    np.testing.assert_array_equal(z, y)
+
+
+@pytest.mark.parametrize(
+    "given, kept",
+    [("HardSigmoid", "hardsigmoid"), ("hard_sigmoid", "hardsigmoid"), ("TANH", "tanh")],
+)
+def test_names_ignore_case_and_underscores(given, kept):
+    assert canonical(given) == kept
+
+
+def test_unknown_names_list_the_valid_ones():
+    with pytest.raises(ValueError, match="Unknown activation 'swish'. Select from sigmoid, tanh"):
+        canonical("swish")

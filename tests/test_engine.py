@@ -28,12 +28,20 @@ OPTIONS = [
     ("lstm", {"peepholes": True, "forget_gate": "none"}),
     ("lstm", {"peepholes": True, "input_gate": "none", "proj_size": 2}),
     ("lstm", {"peepholes": True, "output_gate": "none", "forget_gate": "coupled"}),
+    ("lstm", {"activations": ("sigmoid", "tanh", "identity")}),  # Greff et al.'s NOA
+    ("lstm", {"activations": ("HardSigmoid", "softsign", "Elu"), "peepholes": True}),
     ("gru", {}),
     ("gru", {"bias": False}),
     ("gru", {"reset_after": False}),
     ("gru", {"reset_after": False, "bias": False}),
+    ("gru", {"activations": ("hard_sigmoid", "elu"), "activation_alpha": (0.3, 0.5)}),
+    ("gru", {"activations": ("sigmoid", "softplus"), "reset_after": False}),
     ("rnn", {}),
     ("rnn", {"nonlinearity": "relu"}),
+    (
+        "rnn",
+        {"activations": ("ScaledTanh",), "activation_alpha": (1.5,), "activation_beta": (0.7,)},
+    ),
 ]
 LAYOUTS = {
     "one": {},

@@ -13,29 +13,37 @@ import gatednp as gn
 onnx = pytest.importorskip("onnx", reason="the onnx extra is not installed")
 ort = pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
 
-from gatednp.onnx.schema import UnsupportedError, activation_key, has_option  # noqa: E402
+from gatednp.onnx.schema import UnsupportedError, from_onnx_activations, has_option  # noqa: E402
 from gatednp.onnx.writer import node_attributes  # noqa: E402
 from gatednp.registry import LSTM_KIND  # noqa: E402
 
 LAYERS = {"LSTM": gn.LSTM, "GRU": gn.GRU, "RNN": gn.RNN}
 OPTIONS = {  # per op: layer keywords exercising every ONNX-only attribute
     "clip": {op: dict(clip=0.7) for op in LAYERS},
-    "activations": {
+    "activations": {  # α and β: one entry per function, None for ONNX's default
         "LSTM": dict(
             activations=("HardSigmoid", "Softsign", "leaky_relu"),
-            activation_alpha=(0.3, 0.1),
-            activation_beta=(0.4,),
+            activation_alpha=(0.3, None, 0.1),
+            activation_beta=(None, None, None),
         ),
         "GRU": dict(
-            activations=("sigmoid", "ScaledTanh"), activation_alpha=(1.5,), activation_beta=(0.8,)
+            activations=("sigmoid", "ScaledTanh"),
+            activation_alpha=(None, 1.5),
+            activation_beta=(None, 0.8),
         ),
         "RNN": dict(activations=("Elu",), activation_alpha=(0.9,)),
+    },
+    "identity": {  # not in ONNX's list: written as Affine(α = 1, β = 0)
+        "LSTM": dict(activations=("sigmoid", "tanh", "identity")),
+        "GRU": dict(activations=("sigmoid", "identity")),
+        "RNN": dict(activations=("identity",)),
     },
     "reverse": {op: dict(reverse=True) for op in LAYERS},
 }
 
 
 def needs(op: str, option: str) -> None:
+    option = "activations" if option == "identity" else option
     if not has_option(op, option):
         pytest.skip(f"this gatednp's {op} has no {option!r} option yet")
 
@@ -67,11 +75,12 @@ def test_option_exports_to_onnxruntime_and_loads_back(op, option):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5, err_msg=f"{op} {option}: {name}")
     back = gn.onnx.load(proto)
     assert type(back) is type(layer) and back.num_layers == 2
-    for name, value in kwargs.items():  # activation names compare as ONNX's: case, underscores
-        loaded = back.cell_options[name] if name in back.cell_options else getattr(back, name)
-        if name == "activations":
-            value, loaded = [activation_key(a) for a in value], [activation_key(a) for a in loaded]
-        assert tuple(np.atleast_1d(loaded)) == tuple(np.atleast_1d(value)), name
+    if option == "identity":  # read back as ONNX wrote it: affine, α = 1, β = 0
+        assert "affine" in back.cell_options["activations"]
+    else:
+        for name in kwargs:  # the kept forms: canonical names, α and β with defaults filled in
+            got = back.cell_options.get(name, getattr(back, name, None))
+            assert got == layer.cell_options.get(name, getattr(layer, name, None)), name
     y2, _ = back(x, tuple(states) if len(states) == 2 else states[0], lengths=lengths)
     np.testing.assert_array_equal(y2, y)
 
@@ -85,25 +94,39 @@ def test_lstm_without_an_input_or_output_gate_is_refused(gate):
 
 
 def test_the_attribute_mapping_itself():
-    """node_attributes on layers given the ONNX-only options by hand (runs with any gatednp:
-    the mapping is checked even before the options exist; the layers are never run)."""
+    """node_attributes on layers given the ONNX-only options by hand (the layers are never run,
+    so the mapping of an option is checked even before gatednp has it: clip, reverse)."""
     gru = gn.GRU(3, 4, bidirectional=True)
-    gru.cell_options = {**gru.cell_options, "clip": 0.5, "activations": ("hard_sigmoid", "Tanh"),
-                        "activation_alpha": (0.2,), "activation_beta": (0.6,)}  # fmt: skip
+    gru.cell_options = {**gru.cell_options, "clip": 0.5, "activations": ("hardsigmoid", "tanh"),
+                        "activation_alpha": (None, None), "activation_beta": (0.6, None)}  # fmt: skip
     assert node_attributes(gru) == {
         "direction": "bidirectional", "linear_before_reset": 1, "clip": 0.5,
         "activations": ["HardSigmoid", "Tanh"] * 2, "activation_alpha": [0.2] * 2,
         "activation_beta": [0.6] * 2,
     }  # fmt: skip
     lstm = gn.LSTM(3, 4, forget_gate="coupled")
-    lstm.cell_options = {**lstm.cell_options, "activations": ("SIGMOID", "tanh", "Tanh")}
     lstm.reverse = True
-    assert node_attributes(lstm) == {"direction": "reverse", "input_forget": 1}  # the defaults
+    assert node_attributes(lstm) == {"direction": "reverse", "input_forget": 1}
     assert node_attributes(gn.RNN(3, 4, nonlinearity="relu")) == {"activations": ["Relu"]}
     rnn = gn.RNN(3, 4)
     rnn.cell_options = {**rnn.cell_options, "activations": ("identity",)}
-    with pytest.raises(UnsupportedError, match="activation 'identity' has no ONNX name"):
-        node_attributes(rnn)
+    assert node_attributes(rnn) == {
+        "activations": ["Affine"], "activation_alpha": [1.0], "activation_beta": [0.0]
+    }  # fmt: skip
+
+
+def test_onnx_alpha_lists_are_read_by_the_functions_that_take_them():
+    """ONNX's α list holds values only for the functions that take one, in order, for both
+    directions; gatednp keeps one entry per function."""
+    keys, alpha, beta = from_onnx_activations(
+        ["HardSigmoid", "Tanh", "LeakyRelu", "HardSigmoid", "Tanh", "LeakyRelu"],
+        [0.3, 0.1, 0.3, 0.1], [0.4], "'n'",
+    )  # fmt: skip
+    assert keys == ["hardsigmoid", "tanh", "leakyrelu"] * 2
+    assert alpha == [0.3, None, 0.1] * 2
+    assert beta == [0.4, None, None, None, None, None]  # past the list's end: the default
+    with pytest.raises(UnsupportedError, match="names 'Swish', which is not one of ONNX's"):
+        from_onnx_activations(["Swish"], [], [], "'n'")
 
 
 @pytest.mark.parametrize("op", sorted(LAYERS))

@@ -20,7 +20,8 @@ from functools import partial
 
 import numpy as np
 
-from ..activations import sigmoid_, tanh_
+from ..activations import Activation, activation_functions
+from ..gru import ACTIVATIONS
 from ..module import Weights
 from ..packing import row_views, step_views
 from ..threads import matmul_rows, split_rows
@@ -44,6 +45,7 @@ class GRUCache:
     reverse: bool
     batch_sizes: np.ndarray | None
     reset_after: bool
+    acts: tuple[Activation, Activation] | None  # σ, φ; None: σ and tanh, the fast path
 
     def activations(self) -> dict[str, np.ndarray]:
         """r, z, n and h at every step, (T, B, H) in the loop's time order."""
@@ -66,12 +68,18 @@ def forward(
     batch_sizes: np.ndarray | None = None,
     keep_cache: bool = True,
     reset_after: bool = True,
+    activations: tuple[str, ...] | None = None,
+    activation_alpha: tuple | None = None,
+    activation_beta: tuple | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray], GRUCache | None]:
     """Run one layer in one direction over a whole sequence.
 
     Args and returns as `engine.lstm.forward`, with the state a 1-tuple `(h,)` of shape (B, H)
-    and `reset_after` (gru.py).
+    and the cell's options `reset_after` and the activations (gru.py).
     """
+    acts = None
+    if activations is not None:
+        acts = activation_functions(activations, activation_alpha, activation_beta, ACTIVATIONS)
     T, B, _ = x.shape
     W_ih, W_hh = w.weight_ih.data, w.weight_hh.data
     H = W_hh.shape[1]
@@ -92,15 +100,21 @@ def forward(
     a = np.empty((T, B, H), dtype=x.dtype)
     h[T if reverse else 0] = state[0]
 
-    loop = partial(_forward_loop, W_hh=W_hh, b_hn=b_hn, reset_after=reset_after, reverse=reverse)
+    σ, φ = acts or activation_functions(None, None, None, ACTIVATIONS)
+    loop = partial(
+        _forward_loop, W_hh=W_hh, b_hn=b_hn, reset_after=reset_after, reverse=reverse,
+        σ_=σ.in_place(), φ_=φ.in_place(),
+    )  # fmt: skip
     split_rows(loop, T, H * x.itemsize, batch_sizes, gates=gates, h=h, a=a)
 
     y = h[:-1] if reverse else h[1:]
-    cache = GRUCache(w, x, h, gates, a, reverse, batch_sizes, reset_after) if keep_cache else None
+    cache = None
+    if keep_cache:
+        cache = GRUCache(w, x, h, gates, a, reverse, batch_sizes, reset_after, acts)
     return y, (h[0 if reverse else T],), cache
 
 
-def _forward_loop(gates, h, a, *, W_hh, b_hn, reset_after, reverse, batch_sizes) -> None:
+def _forward_loop(gates, h, a, *, W_hh, b_hn, reset_after, reverse, σ_, φ_, batch_sizes) -> None:
     """The forward time loop: activates `gates` in place and fills h and a.
 
     On entry gates (T, B, 3H) holds the input part of the pre-activations and h (T+1, B, H)
@@ -127,7 +141,7 @@ def _forward_loop(gates, h, a, *, W_hh, b_hn, reset_after, reverse, batch_sizes)
         else:
             np.matmul(h_prev[t], W_hrz.T, out=hh_rz[t])  # W_hn waits for r_t
         r_z[t] += hh_rz[t]
-        sigmoid_(r_z[t])
+        σ_(r_z[t])  # σ in place
         if reset_after:
             # a_t = W_hn h_{t-1} + b_hn;  n_t = tanh(W_in x_t + b_in + r_t ⊙ a_t)
             if b_hn is None:
@@ -140,7 +154,7 @@ def _forward_loop(gates, h, a, *, W_hh, b_hn, reset_after, reverse, batch_sizes)
             # n_t = tanh(W_in x_t + b_in + W_hn (r_t ⊙ h_{t-1}) + b_hn); a_t keeps r_t ⊙ h_{t-1}
             np.multiply(r[t], h_prev[t], out=a_t[t])
             n_[t] += np.matmul(a_t[t], W_hn.T, out=hh_n[t])
-        tanh_(n_[t])
+        φ_(n_[t])  # φ = tanh in place, by default
         # h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}, computed as n_t + z_t ⊙ (h_{t-1} − n_t)
         np.subtract(h_prev[t], n_[t], out=h_cur[t])
         h_cur[t] *= z[t]
@@ -173,7 +187,8 @@ def backward(
     dgates_hh = np.zeros_like(gates) if cache.reset_after else None  # (T, B, 3H): [dr|dz|da]
     dh_0 = np.array(dstate[0], dtype=x.dtype)  # (B, H): dh_n, run back to dh_0
 
-    if cache.reset_after and gates.nbytes <= FEW_CALLS_MAX_BYTES:  # small: fewer calls a step
+    few_calls = cache.reset_after and cache.acts is None
+    if few_calls and gates.nbytes <= FEW_CALLS_MAX_BYTES:  # small: fewer calls a step
         r, z = _local_derivatives(gates, a, h_prev, cache.batch_sizes)
         loop = partial(_backward_loop_few_calls, W_hh=w.weight_hh.data, reverse=cache.reverse)
         split_rows(
@@ -183,7 +198,7 @@ def backward(
     else:  # large: each step's block is worked on while it is in cache
         loop = partial(
             _backward_loop, W_hh=w.weight_hh.data, reset_after=cache.reset_after,
-            reverse=cache.reverse,
+            reverse=cache.reverse, acts=cache.acts,
         )  # fmt: skip
         split_rows(
             loop, T, H * x.itemsize, cache.batch_sizes,
@@ -212,7 +227,7 @@ def backward(
 
 
 def _backward_loop(
-    dy, gates, dgates_hh, a, h_prev, dh_0, *, W_hh, reset_after, reverse, batch_sizes
+    dy, gates, dgates_hh, a, h_prev, dh_0, *, W_hh, reset_after, reverse, acts, batch_sizes
 ) -> None:
     """The backward time loop: writes [dr|dz|dn] over `gates` (and [dr|dz|da] into `dgates_hh`)
     step by step, and leaves dh_0 (dh_n on entry) at the gradient of the initial state. B may
@@ -235,6 +250,7 @@ def _backward_loop(
     dh_next = row_views(dh_0, T, bs)
     dh, dhz, one_z, s = (row_views(np.empty((B, H), dtype=gates.dtype), T, bs) for _ in range(4))
     W_hrz, W_hn = W_hh[: 2 * H], W_hh[2 * H :]
+    σ, φ = acts or (None, None)  # None: σ' = σ(1 − σ) and tanh' = 1 − tanh², in place
 
     for t in range(T) if reverse else range(T - 1, -1, -1):
         np.add(dy[t], dh_next[t], out=dh[t])  # dh_t = dy_t + dh_t'
@@ -242,30 +258,38 @@ def _backward_loop(
         np.subtract(1, z[t], out=one_z[t])  # 1 − z_t
         # dz_t = dh_t ⊙ (h_{t-1} − n_t) ⊙ z_t(1 − z_t)
         np.subtract(h_prev_t[t], n_[t], out=s[t])
-        np.multiply(z[t], one_z[t], out=dz[t])
+        np.multiply(z[t], one_z[t], out=dz[t]) if σ is None else np.copyto(dz[t], σ.grad(z[t]))
         dz[t] *= s[t]
         dz[t] *= dh[t]
-        # dn_t = dh_t ⊙ (1 − z_t) ⊙ (1 − n_t²)
-        np.multiply(n_[t], n_[t], out=dn[t])
-        np.subtract(1, dn[t], out=dn[t])
+        # dn_t = dh_t ⊙ (1 − z_t) ⊙ (1 − n_t²)  (φ'(…) read off n_t in general)
+        if φ is None:
+            np.multiply(n_[t], n_[t], out=dn[t])
+            np.subtract(1, dn[t], out=dn[t])
+        else:
+            np.copyto(dn[t], φ.grad(n_[t]))
         dn[t] *= one_z[t]
         dn[t] *= dh[t]
         if reset_after:
             # da_t = dn_t ⊙ r_t;  dr_t = dn_t ⊙ a_t ⊙ r_t(1 − r_t) = da_t ⊙ a_t ⊙ (1 − r_t)
             np.multiply(dn[t], r[t], out=da[t])
-            np.subtract(1, r[t], out=dr[t])
+            np.subtract(1, r[t], out=dr[t]) if σ is None else np.copyto(dr[t], σ.grad(r[t]))
             dr[t] *= a[t]
-            dr[t] *= da[t]
+            dr[t] *= da[t] if σ is None else dn[t]
             dr_dz_hh[t][...] = dr_dz[t]  # the recurrent side shares dr and dz
             # dh_{t-1}' = dh_t ⊙ z_t + W_hhᵀ [dr_t|dz_t|da_t]
             np.matmul(dgates_hh_t[t], W_hh, out=dh_next[t])
         else:
             # drh_t = W_hnᵀ dn_t (into s);  dr_t = drh_t ⊙ h_{t-1} ⊙ r_t(1 − r_t)
             np.matmul(dn[t], W_hn, out=s[t])
+            if σ is not None:  # σ'(r_t) ⊙ h_{t-1} ⊙ drh_t, while r_t and drh_t are there
+                dr_t = σ.grad(r[t]) * h_prev_t[t] * s[t]
             s[t] *= r[t]  # drh_t ⊙ r_t, the part of dh_{t-1}' through r_t ⊙ h_{t-1}
-            np.subtract(1, r[t], out=dr[t])
-            dr[t] *= h_prev_t[t]
-            dr[t] *= s[t]
+            if σ is None:
+                np.subtract(1, r[t], out=dr[t])
+                dr[t] *= h_prev_t[t]
+                dr[t] *= s[t]
+            else:
+                np.copyto(dr[t], dr_t)
             # dh_{t-1}' = dh_t ⊙ z_t + drh_t ⊙ r_t + [W_hr|W_hz]ᵀ [dr_t|dz_t]
             np.matmul(dr_dz[t], W_hrz, out=dh_next[t])
             dh_next[t] += s[t]

@@ -25,8 +25,8 @@ from functools import partial
 
 import numpy as np
 
-from ..activations import sigmoid_, tanh
-from ..lstm import gate_names
+from ..activations import Activation, activation_functions, sigmoid_, tanh
+from ..lstm import ACTIVATIONS, gate_names
 from ..module import Weights
 from ..packing import row_views, step_views
 from ..threads import matmul_rows, split_rows
@@ -75,10 +75,24 @@ def _split(a: np.ndarray, options: dict) -> dict[str, np.ndarray]:
     return {n: a[..., k * H : (k + 1) * H] for k, n in enumerate(names)}
 
 
+DEFAULT_ACTIVATIONS = activation_functions(None, None, None, ACTIVATIONS)  # σ, tanh, tanh
+
+
+def _activations(options: dict) -> tuple[Activation, ...]:
+    """σ, φ, ψ: the gates', the candidate's and the cell output's activation (lstm.py)."""
+    if options.get("activations") is None:
+        return DEFAULT_ACTIVATIONS
+    return activation_functions(
+        options["activations"], options.get("activation_alpha"), options.get("activation_beta"),
+        ACTIVATIONS,
+    )  # fmt: skip
+
+
 def _peepholes(w: Weights) -> tuple[np.ndarray | None, ...] | None:
     """(p_i, p_f, p_o), None for a gate without one; None without peepholes."""
-    p = tuple(None if p is None else p.data for p in (w.weight_ci, w.weight_cf, w.weight_co))
-    return None if all(q is None for q in p) else p
+    if w.weight_ci is None and w.weight_cf is None and w.weight_co is None:
+        return None
+    return tuple(None if p is None else p.data for p in (w.weight_ci, w.weight_cf, w.weight_co))
 
 
 def forward(
@@ -164,6 +178,10 @@ def _forward_loop(
     p_i, p_f, p_o = peepholes or (None, None, None)
     tanh_cur, m_cur = step_views(tanh_c, bs), step_views(m, bs)
     coupled = options["forget_gate"] == "coupled"  # f_t = 1 − i_t
+    σ, φ, ψ = _activations(options)
+    # The defaults' one σ over the block (g through tanh(x) = 2σ(2x) − 1); else each on its own
+    fused = σ.name == "sigmoid" and φ.name == "tanh"
+    own_σ = () if fused else [v for v in (i, f, None if late_o else o) if v is not None]
     hh = row_views(np.empty(gates.shape[1:], dtype=gates.dtype), T, bs)  # h_{t-1} W_hhᵀ
     ig = row_views(np.empty(c.shape[1:], dtype=gates.dtype), T, bs)  # scratch: i_t ⊙ g_t
 
@@ -176,10 +194,15 @@ def _forward_loop(
         if p_f is not None:
             f[t] += np.multiply(p_f, c_prev[t], out=ig[t])
         # i_t, f_t, o_t = σ(…);  g_t = tanh(…) = 2σ(2·…) − 1, so one σ covers the block
-        g[t] *= 2
-        sigmoid_(sig[t])
-        g[t] *= 2
-        g[t] -= 1
+        if fused:
+            g[t] *= 2
+            sigmoid_(sig[t])
+            g[t] *= 2
+            g[t] -= 1
+        else:  # other activations (activations.py): g_t = φ(…)
+            for v in own_σ:
+                σ.apply_(v[t])
+            φ.apply_(g[t])
         # c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t   (coupled: f_t = 1 − i_t; none: f_t = 1)
         if f is not None:
             np.multiply(f[t], c_prev[t], out=c_cur[t])
@@ -190,9 +213,12 @@ def _forward_loop(
         c_cur[t] += g[t] if i is None else np.multiply(i[t], g[t], out=ig[t])  # i_t = 1 or not
         if p_o is not None:  # o_t = σ(… + p_o ⊙ c_t)
             o[t] += np.multiply(p_o, c_cur[t], out=ig[t])
-            sigmoid_(o[t])
-        # m_t = o_t ⊙ tanh(c_t);  h_t = m_t, or W_hr m_t
-        tanh(c_cur[t], out=tanh_cur[t])
+            σ.apply_(o[t])
+        # m_t = o_t ⊙ ψ(c_t);  h_t = m_t, or W_hr m_t  (ψ = tanh by default)
+        if ψ.name == "tanh":
+            tanh(c_cur[t], out=tanh_cur[t])
+        else:
+            tanh_cur[t][...] = ψ(c_cur[t])
         m_t = h_cur[t] if W_hr is None else m_cur[t]
         if o is None:  # o_t = 1
             np.copyto(m_t, tanh_cur[t])
@@ -239,6 +265,7 @@ def backward(
     dh = np.zeros((T if W_hr is not None else 1, B, P), dtype=x.dtype)  # all kept for dW_hr
 
     plain = W_hr is None and w.weight_ci is None and len(gate_names(**cache.options)) == 4
+    plain = plain and cache.options.get("activations") is None
     if plain and gates.nbytes <= FEW_CALLS_MAX_BYTES:  # small: fewer NumPy calls per step
         factors = local_derivatives(gates, cache.tanh_c, c_prev)
         loop = partial(backward_loop_few_calls, W_hh=w.weight_hh.data, reverse=cache.reverse)
@@ -304,6 +331,8 @@ def _backward_loop(
     dh_next, dc_next = row_views(dh_0, T, bs), row_views(dc_0, T, bs)
     dc, dm_o, dc_i, s = (row_views(np.empty((B, H), dtype=gates.dtype), T, bs) for _ in range(4))
     coupled = options["forget_gate"] == "coupled"  # f_t = 1 − i_t
+    σ, φ, ψ = _activations(options)
+    fast = options.get("activations") is None  # σ' = σ(1 − σ), tanh' = 1 − tanh², in place
 
     for t in range(T) if reverse else range(T - 1, -1, -1):
         # dh_t = dy_t + dh_t';  dm_t = dh_t, or W_hrᵀ dh_t
@@ -314,13 +343,16 @@ def _backward_loop(
             dm_o[t][...] = dm[t]
         else:
             np.multiply(dm[t], o[t], out=dm_o[t])  # dm_t ⊙ o_t, shared by dc_t and do_t
-            # do_t = dm_t ⊙ tanh(c_t) ⊙ o_t(1 − o_t)
-            np.subtract(1, o[t], out=do[t])
+            # do_t = dm_t ⊙ ψ(c_t) ⊙ o_t(1 − o_t)  (σ'(o_t) in general)
+            np.subtract(1, o[t], out=do[t]) if fast else np.copyto(do[t], σ.grad(o[t]))
             do[t] *= tanh_c[t]
-            do[t] *= dm_o[t]
+            do[t] *= dm_o[t] if fast else dm[t]
         # dc_t = dc_t' + dm_t ⊙ o_t ⊙ (1 − tanh²(c_t))  (+ do_t ⊙ p_o)
-        np.multiply(tanh_c[t], tanh_c[t], out=dc[t])
-        np.subtract(1, dc[t], out=dc[t])
+        if fast:
+            np.multiply(tanh_c[t], tanh_c[t], out=dc[t])
+            np.subtract(1, dc[t], out=dc[t])
+        else:  # ψ'(c_t), read off ψ(c_t)
+            dc[t][...] = ψ.grad(tanh_c[t])
         dc[t] *= dm_o[t]
         dc[t] += dc_next[t]
         if p_o is not None:
@@ -330,19 +362,22 @@ def _backward_loop(
             dc_i[t][...] = dc[t]
         else:
             np.multiply(dc[t], i[t], out=dc_i[t])
-            np.subtract(1, i[t], out=di[t])
+            np.subtract(1, i[t], out=di[t]) if fast else np.copyto(di[t], σ.grad(i[t]))
             di[t] *= np.subtract(g[t], c_prev[t], out=s[t]) if coupled else g[t]
-            di[t] *= dc_i[t]
-        np.multiply(g[t], g[t], out=dg[t])
-        np.subtract(1, dg[t], out=dg[t])
+            di[t] *= dc_i[t] if fast else dc[t]
+        if fast:
+            np.multiply(g[t], g[t], out=dg[t])
+            np.subtract(1, dg[t], out=dg[t])
+        else:
+            dg[t][...] = φ.grad(g[t])
         dg[t] *= dc_i[t]
         # dc_{t-1}' = dc_t ⊙ f_t (the carousel);  df_t = dc_t ⊙ c_{t-1} ⊙ f_t(1 − f_t),
         # computed as dc_{t-1}' ⊙ c_{t-1} ⊙ (1 − f_t)
         if f is not None:
             np.multiply(dc[t], f[t], out=dc_next[t])
-            np.subtract(1, f[t], out=df[t])
+            np.subtract(1, f[t], out=df[t]) if fast else np.copyto(df[t], σ.grad(f[t]))
             df[t] *= c_prev[t]
-            df[t] *= dc_next[t]
+            df[t] *= dc_next[t] if fast else dc[t]
         elif coupled:  # f_t = 1 − i_t
             np.subtract(dc[t], dc_i[t], out=dc_next[t])
         else:  # f_t = 1

@@ -12,7 +12,7 @@ from functools import partial
 
 import numpy as np
 
-from ..activations import tanh
+from ..activations import Activation, activation_functions, tanh
 from ..module import Weights
 from ..packing import row_views, step_views
 from ..threads import matmul_rows, split_rows
@@ -27,7 +27,7 @@ class RNNCache:
     w: Weights
     x: np.ndarray  # (T, B, I)
     h: np.ndarray  # (T+1, B, H): h_0 at the start of the direction, then each h_t
-    nonlinearity: str
+    φ: Activation  # h = φ(a): tanh, relu, or another of activations.py
     reverse: bool
     batch_sizes: np.ndarray | None
 
@@ -45,12 +45,16 @@ def forward(
     batch_sizes: np.ndarray | None = None,
     keep_cache: bool = True,
     nonlinearity: str = "tanh",
+    activations: tuple[str, ...] | None = None,
+    activation_alpha: tuple | None = None,
+    activation_beta: tuple | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray], RNNCache | None]:
     """Run one layer in one direction over a whole sequence.
 
     Args and returns as `engine.lstm.forward`, with the state a 1-tuple `(h,)` of shape (B, H)
-    and `nonlinearity` "tanh" or "relu".
+    and the cell's options: `nonlinearity` "tanh" or "relu", or the activations (rnn.py).
     """
+    (φ,) = activation_functions(activations, activation_alpha, activation_beta, (nonlinearity,))
     T, B, _ = x.shape
     W_ih, W_hh = w.weight_ih.data, w.weight_hh.data
     H = W_hh.shape[0]
@@ -63,15 +67,15 @@ def forward(
     h = np.empty((T + 1, B, H), dtype=x.dtype)
     h[T if reverse else 0] = state[0]
 
-    loop = partial(_forward_loop, W_hh=W_hh, nonlinearity=nonlinearity, reverse=reverse)
+    loop = partial(_forward_loop, W_hh=W_hh, φ=φ, reverse=reverse)
     split_rows(loop, T, H * x.itemsize, batch_sizes, a=a, h=h)
 
     y = h[:-1] if reverse else h[1:]
-    cache = RNNCache(w, x, h, nonlinearity, reverse, batch_sizes) if keep_cache else None
+    cache = RNNCache(w, x, h, φ, reverse, batch_sizes) if keep_cache else None
     return y, (h[0 if reverse else T],), cache
 
 
-def _forward_loop(a, h, *, W_hh, nonlinearity, reverse, batch_sizes) -> None:
+def _forward_loop(a, h, *, W_hh, φ, reverse, batch_sizes) -> None:
     """The forward time loop over a block of rows: a (T, B, H) holds the input part of each
     pre-activation on entry; h (T+1, B, H) the initial state at index 0 (T when reverse)."""
     T, B, _ = a.shape
@@ -84,10 +88,12 @@ def _forward_loop(a, h, *, W_hh, nonlinearity, reverse, batch_sizes) -> None:
         # h_t = φ(a_t), a_t = hoisted input part + h_{t-1} W_hhᵀ
         np.matmul(h_prev[t], W_hh.T, out=hh[t])
         a_t[t] += hh[t]
-        if nonlinearity == "tanh":
+        if φ.name == "tanh":
             tanh(a_t[t], out=h_cur[t])
-        else:
+        elif φ.name == "relu":
             np.maximum(a_t[t], 0, out=h_cur[t])
+        else:
+            h_cur[t][...] = φ(a_t[t])
         n = B if batch_sizes is None else batch_sizes[t]
         if n < B:  # finished sequences carry their state
             src, dst = (t + 1, t) if reverse else (t, t + 1)
@@ -108,11 +114,13 @@ def backward(
 
     # Local derivative φ'(a_t) of every step at once, read off h_t; the loop multiplies by dh_t
     da = np.empty_like(h_t)  # (T, B, H)
-    if cache.nonlinearity == "tanh":
+    if cache.φ.name == "tanh":
         np.multiply(h_t, h_t, out=da)
         np.subtract(1, da, out=da)  # 1 − h_t²
-    else:
+    elif cache.φ.name == "relu":
         np.greater(h_t, 0, out=da)  # [h_t > 0], written as 0.0 / 1.0
+    else:
+        da[...] = cache.φ.grad(h_t)  # φ'(a_t) read off h_t (activations.py)
     if cache.batch_sizes is not None:  # rows past their sequence's end: no gradient
         for t, n in enumerate(cache.batch_sizes):
             da[t, n:] = 0

@@ -15,8 +15,8 @@ from .schema import (
     GATES,
     LAYERS,
     UnsupportedError,
-    activation_key,
     attributes,
+    from_onnx_activations,
     has_option,
 )
 
@@ -178,30 +178,31 @@ def cell_options(op: str, attrs: dict, label: str, D: int, arrays: dict) -> dict
         options["peepholes"] = "P" in arrays and bool(np.any(arrays["P"]))
     if op == "GRU":
         options["reset_after"] = bool(attrs.get("linear_before_reset", 0))
-    per_direction = {}
-    for name in ("activations", "activation_alpha", "activation_beta"):
-        if name in attrs:
-            values = list(attrs[name])
-            if name == "activations":
-                values = [activation_key(v) for v in values]
-            half = len(values) // D
-            if D == 2 and values[:half] != values[half:]:
+    if "activations" in attrs:  # α and β without them would go to σ and tanh, which take none
+        keys, alpha, beta = from_onnx_activations(
+            attrs["activations"], attrs.get("activation_alpha", []),
+            attrs.get("activation_beta", []), label,
+        )  # fmt: skip
+        k = len(keys) // D
+        for name, values in (
+            ("activations", keys),
+            ("activation_alpha", alpha),
+            ("activation_beta", beta),
+        ):
+            if values[:k] != values[k:] and D == 2:
                 raise UnsupportedError(
-                    f"node {label}: attribute {name}={attrs[name]!r} differs between the two "
+                    f"node {label}: attribute {name}={attrs.get(name)!r} differs between the two "
                     "directions; gatednp uses one set for both"
                 )
-            per_direction[name] = tuple(values[:half])
-    activations = per_direction.pop("activations", None)
-    if op == "RNN" and not per_direction and activations in (("tanh",), ("relu",)):
-        options["nonlinearity"], activations = activations[0], None
-    if activations == DEFAULT_ACTIVATIONS[op] and not per_direction:
-        activations = None
-    if activations is not None:
-        require(op, "activations", label, f"activations={list(attrs['activations'])!r}")
-        options["activations"] = activations
-    for name, values in per_direction.items():
-        require(op, name, label, f"{name}={list(attrs[name])!r}")
-        options[name] = values
+        keys, alpha, beta = tuple(keys[:k]), tuple(alpha[:k]), tuple(beta[:k])
+        plain = all(v is None for v in alpha + beta)
+        if op == "RNN" and plain and keys in (("tanh",), ("relu",)):
+            options["nonlinearity"] = keys[0]
+        elif not (plain and keys == DEFAULT_ACTIVATIONS[op]):
+            require(op, "activations", label, f"activations={attrs['activations']!r}")
+            options["activations"] = keys
+            options["activation_alpha"] = None if all(a is None for a in alpha) else alpha
+            options["activation_beta"] = None if all(b is None for b in beta) else beta
     if "clip" in attrs:
         require(op, "clip", label, f"clip={attrs['clip']!r}")
         options["clip"] = float(attrs["clip"])

@@ -22,15 +22,13 @@ from ..linear import Linear
 from ..module import Module
 from ..recurrent import RNNBase
 from .schema import (
-    DEFAULT_ACTIVATIONS,
     IR_VERSION,
-    ONNX_ACTIVATIONS,
     OPS,
     OPSET,
     UnsupportedError,
-    activation_key,
     onnx_dtype,
     require_onnx,
+    to_onnx_activations,
 )
 
 if TYPE_CHECKING:  # the optional extra: imported only when export runs
@@ -246,18 +244,14 @@ def node_attributes(layer: RNNBase) -> dict:
     if activations is None and op == "RNN" and options["nonlinearity"] != "tanh":
         activations = (options["nonlinearity"],)
     if activations is not None:
-        names = []
-        for a in activations:
-            if activation_key(a) not in ONNX_ACTIVATIONS:
-                raise UnsupportedError(
-                    f"activation {a!r} has no ONNX name ({sorted(ONNX_ACTIVATIONS)})"
-                )
-            names.append(ONNX_ACTIVATIONS[activation_key(a)])
-        if [activation_key(a) for a in names] != list(DEFAULT_ACTIVATIONS[op]):
-            attrs["activations"] = names * D
-    for key in ("activation_alpha", "activation_beta"):
-        if options.get(key) is not None:
-            attrs[key] = [float(v) for v in options[key]] * D
+        names, alpha, beta = to_onnx_activations(
+            activations, options.get("activation_alpha"), options.get("activation_beta")
+        )
+        attrs["activations"] = names * D  # one set per direction, the same
+        if alpha:
+            attrs["activation_alpha"] = alpha * D
+        if beta:
+            attrs["activation_beta"] = beta * D
     if options.get("clip") is not None:
         attrs["clip"] = float(options["clip"])
     return attrs
