@@ -29,7 +29,7 @@ from scipy.special import expit
 
 __all__ = [
     "sigmoid_", "tanh", "tanh_", "ONNX_ACTIVATIONS", "Activation", "canonical",
-    "check_activations", "activation_functions",
+    "check_activations", "activation_functions", "Clip", "check_clip",
 ]  # fmt: skip
 
 SIGMOID_EXP_MIN = 2048  # float32 blocks at least this large use 1 / (1 + e⁻ˣ)
@@ -251,3 +251,35 @@ def activation_functions(
     alpha = alpha or (None,) * len(names)
     beta = beta or (None,) * len(names)
     return tuple(Activation(canonical(n), a, b) for n, a, b in zip(names, alpha, beta))
+
+
+class Clip:
+    """ONNX's `clip`: each activation's input cut to [−clip, clip] (None: left as it is).
+
+    `cut(x, name)` returns the cut input and remembers where it was inside the bounds;
+    `cut.grad(name)` is then the cut's derivative, 1 there and 0 where it cut (1 without clip).
+    """
+
+    def __init__(self, clip: float | None) -> None:
+        self.clip = clip
+        self.kept: dict[str, np.ndarray] = {}  # name -> |x| ≤ clip
+
+    def __call__(self, x: np.ndarray, name: str) -> np.ndarray:
+        if self.clip is None:
+            return x
+        self.kept[name] = np.abs(x) <= self.clip
+        return np.clip(x, -self.clip, self.clip)
+
+    def grad(self, name: str) -> np.ndarray | float:
+        return self.kept.get(name, 1.0)  # 1: no clip, or no input (a gate that is the constant 1)
+
+
+def check_clip(clip: float | None) -> float | None:
+    """ONNX's clip threshold: None, or a finite number > 0 (as a float)."""
+    if clip is None:
+        return None
+    if isinstance(clip, bool) or not isinstance(clip, (int, float, np.number)):
+        raise TypeError(f"clip must be a number > 0 or None, got {type(clip).__name__}")
+    if not np.isfinite(clip) or clip <= 0:
+        raise ValueError(f"clip must be a finite number > 0 (or None for no clip), got {clip}")
+    return float(clip)

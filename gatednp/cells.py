@@ -189,13 +189,15 @@ class LSTMCell(CellBase):
         activations: tuple[str, ...] | None = None,
         activation_alpha: tuple[float | None, ...] | None = None,
         activation_beta: tuple[float | None, ...] | None = None,
+        clip: float | None = None,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
         super().__init__(
             input_size, hidden_size, bias, dtype=dtype, rng=rng, peepholes=peepholes,
             forget_bias=forget_bias, forget_gate=forget_gate, input_gate=input_gate,
-            output_gate=output_gate, activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta,
+            output_gate=output_gate, activations=activations, activation_alpha=activation_alpha,
+            activation_beta=activation_beta, clip=clip,
         )  # fmt: skip
 
 
@@ -222,12 +224,14 @@ class GRUCell(CellBase):
         activations: tuple[str, ...] | None = None,
         activation_alpha: tuple[float | None, ...] | None = None,
         activation_beta: tuple[float | None, ...] | None = None,
+        clip: float | None = None,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
         super().__init__(
             input_size, hidden_size, bias, dtype=dtype, rng=rng, reset_after=reset_after,
-            activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta,
+            activations=activations, activation_alpha=activation_alpha,
+            activation_beta=activation_beta, clip=clip,
         )  # fmt: skip
 
 
@@ -254,12 +258,14 @@ class RNNCell(CellBase):
         activations: tuple[str, ...] | None = None,
         activation_alpha: tuple[float | None, ...] | None = None,
         activation_beta: tuple[float | None, ...] | None = None,
+        clip: float | None = None,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
         super().__init__(
             input_size, hidden_size, bias, dtype=dtype, rng=rng, nonlinearity=nonlinearity,
-            activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta,
+            activations=activations, activation_alpha=activation_alpha,
+            activation_beta=activation_beta, clip=clip,
         )  # fmt: skip
 
 

@@ -8,7 +8,7 @@ import numpy as np
 
 __all__ = [
     "check_sizes", "check_flags", "check_dtype", "check_float_array", "check_shape", "check_dropout",
-    "check_proj_size",
+    "check_proj_size", "check_directions",
 ]  # fmt: skip
 
 
@@ -26,6 +26,18 @@ def check_flags(**flags: bool) -> None:
     for name, value in flags.items():
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+
+
+def check_directions(bidirectional: bool, reverse: bool) -> None:
+    """Both flags bool, and not both set: a reverse layer (ONNX direction="reverse") runs its
+    one direction backwards; a bidirectional one has both directions already."""
+    check_flags(bidirectional=bidirectional, reverse=reverse)
+    if reverse and bidirectional:
+        raise ValueError(
+            "reverse=True runs a layer's one direction from the last step to the first (ONNX "
+            "direction='reverse'); a bidirectional layer has both directions already: give "
+            "reverse=True or bidirectional=True, not both"
+        )
 
 
 def check_dtype(dtype) -> np.dtype:

@@ -20,7 +20,8 @@ W_hn, as Cho et al. 2014 wrote it (Keras reset_after=False, ONNX linear_before_r
 
 Activations, options of every GRU: activations=(σ, φ) names other functions from ONNX's list
 (activations.py; ONNX's f, g), with activation_alpha / activation_beta, one entry per function
-(None: ONNX's default).
+(None: ONNX's default). clip=c (ONNX's clip) cuts the inputs of σ and φ to [−c, c]; the
+gradients below are then 0 where the cut acted (`Clip` in activations.py).
 
 Backward, one step, by the chain rule through the equations above read bottom-up. dh is the
 gradient of the loss with respect to the step's new h; dr, dz, dn those of the gates'
@@ -51,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from .activations import activation_functions
+from .activations import Clip, activation_functions
 from .module import Weights
 
 __all__ = [
@@ -82,6 +83,7 @@ class GRUStepCache:
     z: np.ndarray
     n: np.ndarray
     a: np.ndarray
+    cut: Clip  # with clip: where each activation's input was inside [−clip, clip]
 
 
 def step(
@@ -93,6 +95,7 @@ def step(
     activations: tuple[str, ...] | None = None,
     activation_alpha: tuple | None = None,
     activation_beta: tuple | None = None,
+    clip: float | None = None,
 ) -> tuple[tuple[np.ndarray], GRUStepCache]:
     """One GRU step: x (B, I), state (h_prev,) (B, H), w a `Weights` of arrays
     (`Weights.arrays()`) -> the new state (h,) (B, H) and the cache for backward."""
@@ -102,16 +105,17 @@ def step(
     W_hr, W_hz, W_hn = np.split(w.weight_hh, 3)
     b_ir, b_iz, b_in = np.split(w.bias_ih, 3)
     b_hr, b_hz, b_hn = np.split(w.bias_hh, 3)
-    r = σ(x @ W_ir.T + b_ir + h_prev @ W_hr.T + b_hr)
-    z = σ(x @ W_iz.T + b_iz + h_prev @ W_hz.T + b_hz)
+    cut = Clip(clip)  # ONNX's clip of each gate's input to [−clip, clip]; none without clip
+    r = σ(cut(x @ W_ir.T + b_ir + h_prev @ W_hr.T + b_hr, "r"))
+    z = σ(cut(x @ W_iz.T + b_iz + h_prev @ W_hz.T + b_hz, "z"))
     if reset_after:
         a = h_prev @ W_hn.T + b_hn
-        n = φ(x @ W_in.T + b_in + r * a)
+        n = φ(cut(x @ W_in.T + b_in + r * a, "n"))
     else:
         a = (r * h_prev) @ W_hn.T + b_hn
-        n = φ(x @ W_in.T + b_in + a)
+        n = φ(cut(x @ W_in.T + b_in + a, "n"))
     h = (1 - z) * n + z * h_prev
-    return (h,), GRUStepCache(x, h_prev, r, z, n, a)
+    return (h,), GRUStepCache(x, h_prev, r, z, n, a, cut)
 
 
 def step_backward(
@@ -123,6 +127,7 @@ def step_backward(
     activations: tuple[str, ...] | None = None,
     activation_alpha: tuple | None = None,
     activation_beta: tuple | None = None,
+    clip: float | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray], Weights]:
     """Backward through one step: dstate (dh,) (B, H), the gradient of the loss with respect to
     the new state -> dx (B, I), (dh_prev,) and the step's weight gradients (a `Weights` of
@@ -131,18 +136,19 @@ def step_backward(
     x, h_prev, r, z, n, a = cache.x, cache.h_prev, cache.r, cache.z, cache.n, cache.a
     σ, φ = activation_functions(activations, activation_alpha, activation_beta, ACTIVATIONS)
     # Derivatives read off the outputs: for the logistic σ, σ'(z) = z(1 − z); tanh'(n) = 1 − n²
-    dn = dh * (1 - z) * φ.grad(n)  # h = (1 − z) ⊙ n + …, n = φ(…)
-    dz = dh * (h_prev - n) * σ.grad(z)  # h = … + z ⊙ h_prev, z = σ(…)
+    cut = cache.cut  # cut.grad(k): 0 where clip cut k's input, else 1
+    dn = dh * (1 - z) * φ.grad(n) * cut.grad("n")  # h = (1 − z) ⊙ n + …, n = φ(…)
+    dz = dh * (h_prev - n) * σ.grad(z) * cut.grad("z")  # h = … + z ⊙ h_prev, z = σ(…)
     if reset_after:
         da = dn * r  # n = tanh(… + r ⊙ a)
-        dr = dn * a * σ.grad(r)
+        dr = dn * a * σ.grad(r) * cut.grad("r")
         dhh = np.concatenate([dr, dz, da], axis=1)  # (B, 3H): [dr|dz|da], the recurrent side
         dh_prev = dh * z + dhh @ w.weight_hh  # a, r, z all read h_prev
         dW_hh = dhh.T @ h_prev
     else:
         W_hrz, W_hn = np.split(w.weight_hh, [2 * r.shape[1]])  # [W_hr|W_hz], W_hn
         drh = dn @ W_hn  # a = W_hn (r ⊙ h_prev) + b_hn
-        dr = drh * h_prev * σ.grad(r)
+        dr = drh * h_prev * σ.grad(r) * cut.grad("r")
         drz = np.concatenate([dr, dz], axis=1)  # (B, 2H): [dr|dz]
         dh_prev = dh * z + drh * r + drz @ W_hrz
         dW_hh = np.concatenate([drz.T @ h_prev, dn.T @ (r * h_prev)])

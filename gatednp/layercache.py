@@ -22,6 +22,7 @@ class LayerCache:
     batched: bool
     y_shape: tuple[int, ...]  # time-major
     num_directions: int
+    reverse: bool = False  # a reverse-only layer: its one direction ran backwards
 
     def activations(self) -> dict[tuple[int, int], dict[str, np.ndarray]]:
         """{(layer, direction): {name: (T, B, ·)}}: each gate and state at every step, in time
@@ -32,7 +33,7 @@ class LayerCache:
             named = cache.activations()
             if self.packing is not None:
                 p = self.packing
-                if k % D == 1:  # this direction ran on each sequence reversed within its length
+                if k % D == 1 or self.reverse:  # it ran on each sequence reversed within its length
                     named = {n: p.reverse(a) for n, a in named.items()}
                 named = {n: np.where(p.valid, a, np.nan)[:, p.unorder] for n, a in named.items()}
             out[divmod(k, D)] = {n: np.array(a) for n, a in named.items()}

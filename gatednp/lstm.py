@@ -30,6 +30,9 @@ coupled forget gate needs an input gate, as f = 1 − i would be 0)
                              with activation_alpha / activation_beta: one entry per function,
                              None for ONNX's default; ("sigmoid", "tanh", "identity") is Greff
                              et al.'s NOA, the LSTM without an output activation (ψ(c) = c)
+    clip=c                   ONNX's clip: each gate's input, peephole term included, is cut to
+                             [−c, c] before σ or φ (c itself is not cut); the gradients below
+                             are then 0 where the cut acted (`Clip` in activations.py)
 
 Backward, one step, by the chain rule through the equations above read bottom-up. dh and dc
 are the gradients of the loss with respect to the step's new h and c; di, df, dg, do those of
@@ -62,7 +65,7 @@ from typing import Any
 
 import numpy as np
 
-from .activations import activation_functions
+from .activations import Clip, activation_functions
 from .module import Weights
 
 __all__ = [
@@ -114,6 +117,7 @@ class LSTMStepCache:
     c: np.ndarray
     tanh_c: np.ndarray
     m: np.ndarray
+    cut: Clip  # with clip: where each activation's input was inside [−clip, clip]
 
 
 def step(
@@ -127,6 +131,7 @@ def step(
     activations: tuple[str, ...] | None = None,
     activation_alpha: tuple | None = None,
     activation_beta: tuple | None = None,
+    clip: float | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray], LSTMStepCache]:
     """One LSTM step: x (B, I), state (h_prev (B, P), c_prev (B, H)), w a `Weights` of arrays
     (`Weights.arrays()`) -> the new state (h (B, P), c (B, H)) and the cache for backward."""
@@ -137,18 +142,19 @@ def step(
     a = dict(zip(names, np.split(pre, len(names), axis=1)))  # pre-activations by gate
     p_i, p_f, p_o = (0.0 if p is None else p for p in (w.weight_ci, w.weight_cf, w.weight_co))
     one = np.ones_like(c_prev)  # a gate that is "none" is the constant 1
-    i = σ(a["i"] + p_i * c_prev) if input_gate == "gate" else one
+    cut = Clip(clip)  # ONNX's clip of each gate's input to [−clip, clip]; none without clip
+    i = σ(cut(a["i"] + p_i * c_prev, "i")) if input_gate == "gate" else one
     if forget_gate == "gate":
-        f = σ(a["f"] + p_f * c_prev)
+        f = σ(cut(a["f"] + p_f * c_prev, "f"))
     else:
         f = 1 - i if forget_gate == "coupled" else one
-    g = φ(a["g"])
+    g = φ(cut(a["g"], "g"))
     c = f * c_prev + i * g
-    o = σ(a["o"] + p_o * c) if output_gate == "gate" else one
+    o = σ(cut(a["o"] + p_o * c, "o")) if output_gate == "gate" else one
     tanh_c = ψ(c)
     m = o * tanh_c
     h = m if w.weight_hr is None else m @ w.weight_hr.T
-    return (h, c), LSTMStepCache(x, h_prev, c_prev, i, f, g, o, c, tanh_c, m)
+    return (h, c), LSTMStepCache(x, h_prev, c_prev, i, f, g, o, c, tanh_c, m, cut)
 
 
 def step_backward(
@@ -162,6 +168,7 @@ def step_backward(
     activations: tuple[str, ...] | None = None,
     activation_alpha: tuple | None = None,
     activation_beta: tuple | None = None,
+    clip: float | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray], Weights]:
     """Backward through one step: dstate (dh (B, P), dc (B, H)), the gradient of the loss with
     respect to the new state -> dx (B, I), (dh_prev, dc_prev) and the step's weight gradients
@@ -169,16 +176,17 @@ def step_backward(
     dh, dc = dstate
     x, h_prev, c_prev, c = cache.x, cache.h_prev, cache.c_prev, cache.c
     i, f, g, o, tanh_c, m = cache.i, cache.f, cache.g, cache.o, cache.tanh_c, cache.m
+    cut = cache.cut  # cut.grad(k): 0 where clip cut gate k's input, else 1
     σ, φ, ψ = activation_functions(activations, activation_alpha, activation_beta, ACTIVATIONS)
     p_i, p_f, p_o = (0.0 if p is None else p for p in (w.weight_ci, w.weight_cf, w.weight_co))
     # Each derivative is read off the activation's output: for the logistic σ, σ'(o) = o(1 − o);
     # for tanh, ψ'(c) = 1 − tanh²(c), φ'(g) = 1 − g² (activations.py has the others)
     dm = dh if w.weight_hr is None else dh @ w.weight_hr  # h = W_hr m
-    do = dm * tanh_c * σ.grad(o)  # m = o ⊙ ψ(c), o = σ(…)
+    do = dm * tanh_c * σ.grad(o) * cut.grad("o")  # m = o ⊙ ψ(c), o = σ(…)
     dc = dc + dm * o * ψ.grad(tanh_c) + do * p_o  # c feeds m and o's peephole
-    di = dc * (g - c_prev if forget_gate == "coupled" else g) * σ.grad(i)  # c = f ⊙ c_prev + i ⊙ g
-    df = dc * c_prev * σ.grad(f)  # used only with forget_gate="gate" (f has its own weights)
-    dg = dc * i * φ.grad(g)  # g = φ(…)
+    di = dc * (g - c_prev if forget_gate == "coupled" else g) * σ.grad(i) * cut.grad("i")
+    df = dc * c_prev * σ.grad(f) * cut.grad("f")  # only with forget_gate="gate" (f's own weights)
+    dg = dc * i * φ.grad(g) * cut.grad("g")  # c = f ⊙ c_prev + i ⊙ g, g = φ(…)
     dc_prev = dc * f + di * p_i + df * p_f  # the carousel, and the peepholes of i and f
     d = {"i": di, "f": df, "g": dg, "o": do}
     names = gate_names(forget_gate, input_gate, output_gate)  # a "none" gate has no gradient

@@ -29,10 +29,10 @@ class Packing:
             raise ValueError(
                 f"lengths must be a 1-D array of {B} ints (one per sequence), got shape {lengths.shape} dtype {lengths.dtype}"
             )
-        if lengths.size and (lengths.min() < 1 or lengths.max() > T):
+        if lengths.size and (lengths.min() < 0 or lengths.max() > T):
             raise ValueError(
-                f"lengths must lie in [1, T={T}], got min {lengths.min()} and max {lengths.max()}"
-            )
+                f"lengths must lie in [0, T={T}], got min {lengths.min()} and max {lengths.max()}"
+            )  # a sequence of length 0 (ONNX's sequence_lens = 0): zero outputs, the state kept
         self.order = np.argsort(-lengths, kind="stable")  # decreasing length, as torch sorts
         self.unorder = np.argsort(self.order)
         L = lengths[self.order]

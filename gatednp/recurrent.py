@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .checks import (
+    check_directions,
     check_dropout,
     check_dtype,
     check_flags,
@@ -54,17 +55,16 @@ class RNNBase(Module):
         rng: np.random.Generator | int | None = None,
         peepholes: bool = False,
         forget_bias: float | None = None,
+        reverse: bool = False,
         **options,
     ) -> None:
         check_sizes(input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
-        check_flags(bias=bias, batch_first=batch_first, bidirectional=bidirectional)
+        check_flags(bias=bias, batch_first=batch_first)
+        check_directions(bidirectional, reverse)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.bias, self.batch_first, self.dropout = (
-            bias,
-            batch_first,
-            check_dropout(dropout, num_layers),
-        )
-        self.bidirectional = bidirectional
+        self.bias, self.batch_first = bias, batch_first
+        self.dropout = check_dropout(dropout, num_layers)
+        self.bidirectional, self.reverse = bidirectional, reverse
         self.proj_size = check_proj_size(proj_size, hidden_size)
         self.dtype = check_dtype(dtype)
         self.rng = as_rng(rng)
@@ -112,7 +112,7 @@ class RNNBase(Module):
         s = f"{self.input_size}, {self.hidden_size}"
         defaults = dict(
             num_layers=1, bias=True, batch_first=False, dropout=0.0, bidirectional=False,
-            proj_size=0, peepholes=False, forget_bias=None, **self.kind.options,
+            reverse=False, proj_size=0, peepholes=False, forget_bias=None, **self.kind.options,
         )  # fmt: skip
         for k, v in defaults.items():
             if getattr(self, k, v) != v:
@@ -128,10 +128,12 @@ class RNNBase(Module):
         """Run the whole stack over a sequence.
 
         Args:
-            x: (T, B, I), or (B, T, I) with batch_first, or unbatched (T, I).
+            x: (T, B, I), or (B, T, I) with batch_first, or unbatched (T, I); T = 0 gives an
+                empty y and the initial state back (as ONNX; torch refuses T = 0).
             state: initial state, zeros if None: an LSTM takes (h_0, c_0), each
                 (D·num_layers, B, H_out) / (D·num_layers, B, H); GRU and RNN take h_0.
-            lengths: optional (B,) ints in [1, T]: the true length of each sequence.
+            lengths: optional (B,) ints in [0, T]: the true length of each sequence (0: no
+                step, zero outputs, the initial state kept, as ONNX's sequence_lens = 0).
 
         Returns:
             y (T, B, D·H_out) (batch-first / unbatched like x), and the final state shaped like
@@ -165,7 +167,8 @@ class RNNBase(Module):
             outputs = []
             for d in range(D):
                 k = layer * D + d
-                reverse, inp = d == 1, layer_input
+                backwards = d == 1 or self.reverse  # this direction runs from the last step
+                reverse, inp = backwards, layer_input
                 if reverse and packing is not None:  # reverse each sequence within its length
                     inp, reverse = packing.reverse(layer_input), False
                 y, state_n, cache = engine.forward(
@@ -173,7 +176,7 @@ class RNNBase(Module):
                     batch_sizes=None if packing is None else packing.batch_sizes,
                     keep_cache=keep_cache, **self.cell_options,
                 )  # fmt: skip
-                outputs.append(y if d == 0 or packing is None else packing.reverse(y))
+                outputs.append(packing.reverse(y) if backwards and packing is not None else y)
                 caches.append(cache)
                 for f, s in zip(final, state_n):
                     f[k] = s
@@ -192,7 +195,7 @@ class RNNBase(Module):
             final = [f[:, packing.unorder] for f in final]
         cache = None
         if keep_cache:
-            cache = LayerCache(caches, masks, packing, batched, y.shape, D)
+            cache = LayerCache(caches, masks, packing, batched, y.shape, D, self.reverse)
             y = y.view()  # y may be a view of the cache: writing into it would corrupt BPTT
             y.flags.writeable = False
         if batched and self.batch_first:
@@ -235,12 +238,12 @@ class RNNBase(Module):
             for d in range(D):
                 k = layer * D + d
                 dy_d = dy[..., d * H_out : (d + 1) * H_out] if D == 2 else dy
-                if d == 1 and packing is not None:
+                if (d == 1 or self.reverse) and packing is not None:
                     dy_d = packing.reverse(dy_d)
                 dx_d, ds = self.kind.engine.backward(
                     ctx.caches[k], np.ascontiguousarray(dy_d), tuple(s[k] for s in dstates)
                 )
-                if d == 1 and packing is not None:
+                if (d == 1 or self.reverse) and packing is not None:
                     dx_d = packing.reverse(dx_d)
                 dx = dx_d if dx is None else dx + dx_d
                 for out, s in zip(dstate0, ds):
@@ -263,7 +266,8 @@ class LSTM(RNNBase):
 
     `peepholes=True`, `forget_gate="coupled"` (CIFG) or `"none"` (the 1997 LSTM),
     `input_gate="none"` (NIG), `output_gate="none"` (NOG) and `forget_bias=b` (the forget gate's
-    bias at initialisation); lstm.py gives their equations.
+    bias at initialisation); lstm.py gives their equations. Every layer also takes ONNX's
+    `activations` / `activation_alpha` / `activation_beta`, `clip` and `reverse=True`.
 
     >>> import numpy as np, gatednp as gn
     >>> lstm = gn.LSTM(input_size=3, hidden_size=4, rng=0)
@@ -296,6 +300,8 @@ class LSTM(RNNBase):
         activations: tuple[str, ...] | None = None,
         activation_alpha: tuple[float | None, ...] | None = None,
         activation_beta: tuple[float | None, ...] | None = None,
+        clip: float | None = None,
+        reverse: bool = False,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
@@ -303,7 +309,8 @@ class LSTM(RNNBase):
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
             proj_size, dtype=dtype, rng=rng, peepholes=peepholes, forget_bias=forget_bias,
             forget_gate=forget_gate, input_gate=input_gate, output_gate=output_gate,
-            activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta,
+            activations=activations, activation_alpha=activation_alpha,
+            activation_beta=activation_beta, clip=clip, reverse=reverse,
         )  # fmt: skip
 
 
@@ -334,12 +341,16 @@ class GRU(RNNBase):
         activations: tuple[str, ...] | None = None,
         activation_alpha: tuple[float | None, ...] | None = None,
         activation_beta: tuple[float | None, ...] | None = None,
+        clip: float | None = None,
+        reverse: bool = False,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            dtype=dtype, rng=rng, reset_after=reset_after, activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta,
+            dtype=dtype, rng=rng, reset_after=reset_after, activations=activations,
+            activation_alpha=activation_alpha, activation_beta=activation_beta, clip=clip,
+            reverse=reverse,
         )  # fmt: skip
 
 
@@ -369,10 +380,14 @@ class RNN(RNNBase):
         activations: tuple[str, ...] | None = None,
         activation_alpha: tuple[float | None, ...] | None = None,
         activation_beta: tuple[float | None, ...] | None = None,
+        clip: float | None = None,
+        reverse: bool = False,
         dtype=np.float64,
         rng: np.random.Generator | int | None = None,
     ) -> None:
         super().__init__(
             input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-            dtype=dtype, rng=rng, nonlinearity=nonlinearity, activations=activations, activation_alpha=activation_alpha, activation_beta=activation_beta,
+            dtype=dtype, rng=rng, nonlinearity=nonlinearity, activations=activations,
+            activation_alpha=activation_alpha, activation_beta=activation_beta, clip=clip,
+            reverse=reverse,
         )  # fmt: skip

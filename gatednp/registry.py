@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import gru, lstm, rnn
-from .activations import check_activations
+from .activations import check_activations, check_clip
 from .engine import gru as gru_engine
 from .engine import lstm as lstm_engine
 from .engine import rnn as rnn_engine
@@ -67,7 +67,7 @@ class CellKind:
                 raise ValueError(
                     f"Unknown {name} {value!r}. Select from {' or '.join(map(repr, choices))}."
                 )
-        full.update(self._activations(full))
+        full.update(self._activations(full), clip=check_clip(full["clip"]))
         self.math.check_options(**full)
         return full
 
@@ -169,7 +169,12 @@ CHOICES = {
     "reset_after": (True, False),
     "nonlinearity": rnn.NONLINEARITIES,
 }
-ONNX_OPTIONS = {"activations": None, "activation_alpha": None, "activation_beta": None}
+ONNX_OPTIONS = {
+    "activations": None,
+    "activation_alpha": None,
+    "activation_beta": None,
+    "clip": None,
+}
 LSTM_KIND = CellKind(
     "lstm", lstm, lstm_engine, ("h", "c"),
     {"forget_gate": "gate", "input_gate": "gate", "output_gate": "gate", **ONNX_OPTIONS},

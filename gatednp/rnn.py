@@ -9,7 +9,8 @@ Forward, one step from h_prev (torch's equations), with φ = tanh or relu:
 
 Activations, options of every RNN (ONNX's): activations=(φ,) names another function from ONNX's
 list (activations.py), with activation_alpha / activation_beta (None: ONNX's default);
-activations=("relu",) is nonlinearity="relu".
+activations=("relu",) is nonlinearity="relu". clip=c (ONNX's clip) cuts a to [−c, c] before φ;
+da is then 0 where the cut acted.
 
 Backward, one step; dh is the gradient of the loss with respect to the step's new h:
     da = dh ⊙ φ'(a)              φ' = 1 − h² (tanh) or [h > 0] (relu), read off h (activations.py)
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .activations import activation_functions
+from .activations import Clip, activation_functions
 from .module import Weights
 
 __all__ = [
@@ -64,6 +65,7 @@ class RNNStepCache:
     x: np.ndarray  # (B, I)
     h_prev: np.ndarray  # (B, H)
     h: np.ndarray  # (B, H)
+    cut: Clip  # with clip: where φ's input was inside [−clip, clip]
 
 
 def step(
@@ -75,13 +77,15 @@ def step(
     activations: tuple[str, ...] | None = None,
     activation_alpha: tuple | None = None,
     activation_beta: tuple | None = None,
+    clip: float | None = None,
 ) -> tuple[tuple[np.ndarray], RNNStepCache]:
     """One step: x (B, I), state (h_prev,) (B, H), w a `Weights` of arrays -> (h,), cache."""
     (h_prev,) = state
     a = x @ w.weight_ih.T + w.bias_ih + h_prev @ w.weight_hh.T + w.bias_hh
     (φ,) = activation_functions(activations, activation_alpha, activation_beta, (nonlinearity,))
-    h = φ(a)
-    return (h,), RNNStepCache(x, h_prev, h)
+    cut = Clip(clip)  # ONNX's clip of φ's input to [−clip, clip]; none without clip
+    h = φ(cut(a, "h"))
+    return (h,), RNNStepCache(x, h_prev, h, cut)
 
 
 def step_backward(
@@ -93,12 +97,14 @@ def step_backward(
     activations: tuple[str, ...] | None = None,
     activation_alpha: tuple | None = None,
     activation_beta: tuple | None = None,
+    clip: float | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray], Weights]:
     """Backward through one step: (dh,) -> dx, (dh_prev,) and the step's weight gradients."""
     (dh,) = dstate
     h = cache.h
     (φ,) = activation_functions(activations, activation_alpha, activation_beta, (nonlinearity,))
-    da = dh * φ.grad(h)  # h = φ(a): φ'(a) read off h, 1 − h² for tanh, [h > 0] for relu
+    cut = cache.cut  # cut.grad("h"): 0 where clip cut φ's input, else 1
+    da = dh * φ.grad(h) * cut.grad("h")  # h = φ(a): φ' read off h, 1 − h² for tanh
     grads = Weights(
         weight_ih=da.T @ cache.x,
         weight_hh=da.T @ cache.h_prev,

@@ -34,8 +34,6 @@ def time_major(layer, x, *, own: bool = False) -> tuple[np.ndarray, bool]:
         x = x[:, None, :]
     elif layer.batch_first:
         x = x.transpose(1, 0, 2)
-    if x.shape[0] == 0:
-        raise ValueError("input has no time steps (T = 0); a sequence needs at least one step")
     out = np.ascontiguousarray(x)
     if own and np.may_share_memory(out, x):
         out = out.copy()

@@ -108,9 +108,9 @@ class Stateful(Module):
 
     def step(self, x_t: np.ndarray) -> np.ndarray:
         """One time step of inference: x_t (B, I), or (I,) unbatched -> y_t (B, H_out) or (H_out,)."""
-        if self.layer.bidirectional:
+        if self.layer.bidirectional or getattr(self.layer, "reverse", False):
             raise ValueError(
-                "a bidirectional layer cannot run step by step: its reverse direction needs the whole sequence"
+                "a bidirectional or reverse layer cannot run step by step: its reverse direction needs the whole sequence"
             )
         x_t = np.asarray(x_t)
         if x_t.ndim not in (1, 2):

@@ -11,7 +11,7 @@ For people who test their own LSTM/GRU/RNN (and for gatednp's own tests). Needs 
         layer = case.build()                        # a float64 gn.LSTM / GRU / RNN, random weights
         y, state = layer(case.x, case.state, lengths=case.lengths)
 
-Every draw is valid: proj_size < hidden_size, peepholes and forget_gate only for the LSTM,
+Every draw is valid: proj_size < hidden_size, the gate options only for the LSTM,
 lengths in 1..T with the longest equal to T (as torch's packing expects), states shaped
 (num_layers·D, B, ·), weights from U(−0.6, 0.6) so that biases are nonzero and differ.
 """
@@ -33,16 +33,29 @@ LAYERS = {"lstm": LSTM, "gru": GRU, "rnn": RNN}
 
 @st.composite
 def cell_options(draw, kind: str) -> dict[str, Any]:
-    """The cell's options and layout flags for `kind`: forget_gate, peepholes, proj_size (LSTM),
-    reset_after (GRU), nonlinearity (RNN), bias."""
+    """The cell's options and layout flags for `kind`: forget_gate, input_gate, output_gate,
+    peepholes (LSTM), reset_after (GRU), nonlinearity (RNN), bias, and now and then ONNX's
+    activations (smooth ones, so that finite differences stay fair) and a clip."""
     options: dict[str, Any] = {"bias": draw(st.booleans())}
     if kind == "lstm":
         options["forget_gate"] = draw(st.sampled_from(["gate", "coupled", "none"]))
         options["peepholes"] = draw(st.booleans())
+        if options["forget_gate"] != "coupled":  # f = 1 − i needs an input gate
+            options["input_gate"] = draw(st.sampled_from(["gate", "gate", "none"]))
+        options["output_gate"] = draw(st.sampled_from(["gate", "gate", "none"]))
     elif kind == "gru":
         options["reset_after"] = draw(st.booleans())
     else:
         options["nonlinearity"] = draw(st.sampled_from(["tanh", "relu"]))
+    smooth = {
+        "lstm": [("sigmoid", "tanh", "identity"), ("sigmoid", "softsign", "softplus")],
+        "gru": [("sigmoid", "softsign"), ("sigmoid", "scaledtanh")],
+        "rnn": [("softsign",), ("softplus",)],
+    }[kind]
+    activations = draw(st.sampled_from([None, None, None, *smooth]))
+    if activations is not None and options.get("nonlinearity", "tanh") == "tanh":
+        options["activations"] = activations
+    options["clip"] = draw(st.sampled_from([None, None, None, 2.0]))
     return options
 
 

@@ -233,4 +233,4 @@ def block_batch_sizes(batch_sizes: np.ndarray | None, lo: int, hi: int) -> np.nd
     if batch_sizes is None:
         return None
     sizes = np.clip(np.asarray(batch_sizes) - lo, 0, hi - lo)
-    return None if sizes.min() == hi - lo else sizes
+    return None if sizes.min(initial=hi - lo) == hi - lo else sizes  # T = 0: no steps, None

@@ -128,7 +128,7 @@ def to_torch(gn_module: Module) -> Any:
     """
     torch = _torch()
     kind = _kind(gn_module, gatednp, "gn_module")
-    extras = {k: getattr(gn_module, k, None) for k in ("peepholes", "forget_bias")}
+    extras = {k: getattr(gn_module, k, None) for k in ("peepholes", "forget_bias", "reverse")}
     variant = {**getattr(gn_module, "variant", {}), **{k: v for k, v in extras.items() if v}}
     if variant:
         options = ", ".join(f"{k}={v!r}" for k, v in variant.items())

@@ -20,7 +20,7 @@ def run(layer, x, state, lengths, dy, dstate):
     Args:
         layer: its weights, kind and options are used; its engine is not.
         x: (T, B, I) time-major; state: tuple of (L·D, B, ·) initial states (zeros if None).
-        lengths: None or B ints in 1..T; dy: (T, B, D·H_out); dstate: tuple like the state.
+        lengths: None or B ints in 0..T; dy: (T, B, D·H_out); dstate: tuple like the state.
 
     Returns:
         {"y", "h_n"[, "c_n"], "x", "h0"[, "c0"], and every parameter's name: its gradient}.
@@ -43,6 +43,11 @@ def run(layer, x, state, lengths, dy, dstate):
 
     for b in range(B):
         n = lengths[b]
+        if n == 0:  # no step: the state passes through, and so does its gradient
+            for k in range(L * D):
+                for f, d0, s, ds in zip(final, dstate0, state, dstate):
+                    f[k, b], d0[k, b] = s[k, b], ds[k, b]
+            continue
         inp, tapes = x[:n, b : b + 1], {}
         for layer_index in range(L):  # forward: each direction over the sequence's n steps
             outputs = []
@@ -50,7 +55,8 @@ def run(layer, x, state, lengths, dy, dstate):
                 k = layer_index * D + d
                 s = tuple(part[k, b : b + 1] for part in state)
                 out, tape = [None] * n, []
-                for t in range(n) if d == 0 else reversed(range(n)):
+                backwards = d == 1 or getattr(layer, "reverse", False)
+                for t in reversed(range(n)) if backwards else range(n):
                     s, cache = step(inp[t], s, arrays[k], **layer.cell_options)
                     out[t] = s[0]
                     tape.append((t, cache))

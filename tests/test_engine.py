@@ -30,14 +30,18 @@ OPTIONS = [
     ("lstm", {"peepholes": True, "output_gate": "none", "forget_gate": "coupled"}),
     ("lstm", {"activations": ("sigmoid", "tanh", "identity")}),  # Greff et al.'s NOA
     ("lstm", {"activations": ("HardSigmoid", "softsign", "Elu"), "peepholes": True}),
+    ("lstm", {"clip": 0.5, "peepholes": True, "activations": ("sigmoid", "tanh", "identity")}),
     ("gru", {}),
     ("gru", {"bias": False}),
     ("gru", {"reset_after": False}),
     ("gru", {"reset_after": False, "bias": False}),
     ("gru", {"activations": ("hard_sigmoid", "elu"), "activation_alpha": (0.3, 0.5)}),
     ("gru", {"activations": ("sigmoid", "softplus"), "reset_after": False}),
+    ("gru", {"clip": 0.5}),
+    ("gru", {"clip": 0.4, "reset_after": False}),
     ("rnn", {}),
     ("rnn", {"nonlinearity": "relu"}),
+    ("rnn", {"clip": 0.3, "nonlinearity": "relu"}),
     (
         "rnn",
         {"activations": ("ScaledTanh",), "activation_alpha": (1.5,), "activation_beta": (0.7,)},
@@ -47,6 +51,7 @@ LAYOUTS = {
     "one": {},
     "stacked-bidirectional": {"num_layers": 2, "bidirectional": True},
     "lengths": {"bidirectional": True, "lengths": True},
+    "reverse": {"reverse": True, "num_layers": 2, "lengths": True},
 }
 
 
@@ -54,7 +59,7 @@ def compare(kind, options, layout, *, T, B, I, H, seed, dtype=np.float64, tol=1e
     """Run the layer (engine) and the oracle on the same random problem; compare everything."""
     rng = np.random.default_rng(seed)
     layout = dict(layout)
-    lengths = rng.integers(1, T + 1, size=B) if layout.pop("lengths", False) else None
+    lengths = rng.integers(0, T + 1, size=B) if layout.pop("lengths", False) else None  # 0: none
     layer = randomize(LAYER[kind](I, H, **options, **layout, dtype=dtype, rng=rng), rng)
     x = rng.standard_normal((T, B, I)).astype(dtype)
     L = layer.num_layers * layer.num_directions
@@ -89,7 +94,7 @@ def test_engine_equals_the_step_loop(kind, options, layout):
 
 
 @given(
-    T=st.integers(1, 6), B=st.integers(1, 4), I=st.integers(1, 4), H=st.integers(3, 5),
+    T=st.integers(0, 6), B=st.integers(1, 4), I=st.integers(1, 4), H=st.integers(3, 5),
     seed=st.integers(0, 2**16), which=st.integers(0, len(OPTIONS) - 1),
     layout=st.sampled_from(list(LAYOUTS.values())),
 )  # fmt: skip

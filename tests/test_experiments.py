@@ -283,7 +283,7 @@ def test_gated_cells_solve_a_short_adding_problem(cell):
         (["experiment", "sine", "--steps", "-5"], "argument --steps: expected an integer > 0, got '-5'"),
         (["experiment", "copy", "--hidden", "0"], "argument --hidden: expected an integer > 0"),
         (["experiment", "sine", "--lr", "nan"], "argument --lr: expected a number > 0"),
-        (["gradcheck", "--lengths", "9", "9", "9"], r"gradcheck: error: lengths must lie in \[1, T=5\]"),
+        (["gradcheck", "--lengths", "9", "9", "9"], r"gradcheck: error: lengths must lie in \[0, T=5\]"),
         (["gradcheck", "-T", "-1"], "argument --seq-len/-T: expected an integer > 0"),
     ],
 )  # fmt: skip

@@ -130,10 +130,17 @@ def test_onnx_alpha_lists_are_read_by_the_functions_that_take_them():
 
 
 @pytest.mark.parametrize("op", sorted(LAYERS))
-@pytest.mark.parametrize("T, lengths", [(4, [0, 3, 4]), (0, None)], ids=["length-0", "T-0"])
+@pytest.mark.parametrize(
+    "T, lengths",
+    [(4, [0, 3, 4]), (0, [0, 0, 0]), (0, None)],
+    ids=["length-0", "T-0-lengths", "T-0"],
+)
 def test_zero_length_sequences_match_onnxruntime(op, T, lengths):
-    """onnxruntime gives zeros for y and for the final states of an empty sequence (a T = 0
-    batch included: the export's Reshape names D·H, since -1 cannot be inferred from nothing)."""
+    """An empty sequence gives zeros in y and keeps its initial state. onnxruntime's kernels
+    would give zeros for the state, so the export says it with a Where; and a T = 0 batch needs
+    the Reshape between layers to name D·H (-1 cannot be inferred from nothing)."""
+    if op == "GRU" and T == 0 and lengths is None:
+        pytest.skip("onnxruntime 1.32's GRU aborts the process on T = 0 without sequence_lens")
     layer = LAYERS[op](3, 4, num_layers=2, bidirectional=True, dtype=np.float32, rng=0)
     proto = gn.onnx.export(layer, lengths=lengths is not None, initial_state=True)
     rng = np.random.default_rng(2)
@@ -151,3 +158,4 @@ def test_zero_length_sequences_match_onnxruntime(op, T, lengths):
     ours = [y, *(s if isinstance(s, tuple) else (s,))]
     for name, a, b in zip(("y", "h_n", "c_n"), ours, run_ort(proto, feeds)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5, err_msg=f"{op}: {name}")
+    assert repr(gn.onnx.load(proto)) == repr(layer)  # the Where glue reads back

@@ -147,3 +147,87 @@ def test_dropout_between_layers():
     with pytest.warns(UserWarning, match="non-zero dropout expects num_layers greater than 1"):
         single = gn.GRU(2, 3, dropout=0.9, rng=4)
     np.testing.assert_array_equal(single(x)[0], single.eval()(x)[0])
+
+
+LAYERS = {"lstm": gn.LSTM, "gru": gn.GRU, "rnn": gn.RNN}
+EMPTY_LAYOUTS = [
+    {},
+    {"num_layers": 2, "bidirectional": True},
+    {"batch_first": True, "reverse": True},
+    {"proj_size": 2, "num_layers": 2},
+]
+
+
+@pytest.mark.parametrize("layout", EMPTY_LAYOUTS, ids=[str(x) for x in EMPTY_LAYOUTS])
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_zero_steps_give_an_empty_output_and_the_initial_state(kind, layout):
+    """T = 0 (ONNX allows it; torch refuses): y has no steps, the final state is the initial
+    one, and backward passes dstate_n through to dstate_0 with zero weight gradients."""
+    if kind != "lstm" and "proj_size" in layout:
+        return
+    rng = np.random.default_rng(0)
+    layer = LAYERS[kind](3, 4, **layout, rng=1)
+    B, L = 2, layer.num_layers * layer.num_directions
+    state = tuple(rng.standard_normal((L, B, s)) for s in layer.state_sizes)
+    dstate = tuple(rng.standard_normal((L, B, s)) for s in layer.state_sizes)
+    pack = (lambda s: s) if len(state) == 2 else (lambda s: s[0])  # noqa: E731
+    as_tuple = lambda s: s if isinstance(s, tuple) else (s,)  # noqa: E731
+    x = np.zeros((B, 0, 3) if layer.batch_first else (0, B, 3))
+    y, state_n = layer(x, pack(state))
+    width = layer.num_directions * layer.state_sizes[0]
+    assert y.shape == ((B, 0, width) if layer.batch_first else (0, B, width))
+    for a, b in zip(as_tuple(state_n), state, strict=True):
+        np.testing.assert_array_equal(a, b)
+    layer.zero_grad()
+    dx, dstate0 = layer.backward(np.zeros_like(y), pack(dstate))
+    assert dx.shape == x.shape
+    for a, b in zip(as_tuple(dstate0), dstate, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not any(p.grad.any() for p in layer.parameters())
+    y1, _ = layer(np.zeros((0, 3)))  # unbatched
+    assert y1.shape == (0, width)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_sequences_of_length_zero_keep_their_state(kind):
+    """lengths with zeros (ONNX's sequence_lens = 0): those sequences output zeros, keep their
+    initial state and pass its gradient through; the others are as if run alone."""
+    rng = np.random.default_rng(0)
+    layer = LAYERS[kind](3, 4, num_layers=2, bidirectional=True, rng=1)
+    T, B, L = 5, 4, 4
+    x = rng.standard_normal((T, B, 3))
+    state = tuple(rng.standard_normal((L, B, s)) for s in layer.state_sizes)
+    pack = (lambda s: s) if len(state) == 2 else (lambda s: s[0])
+    lengths = np.array([3, 0, 5, 0])
+    y, state_n = layer(x, pack(state), lengths=lengths)
+    dy = rng.standard_normal(y.shape) * (np.arange(T)[:, None, None] < lengths[:, None])
+    dstate = tuple(rng.standard_normal(s.shape) for s in state)
+    dx, dstate0 = layer.backward(dy, pack(dstate))
+    grads = {n: p.grad.copy() for n, p in layer.named_parameters()}
+    as_tuple = lambda s: s if isinstance(s, tuple) else (s,)  # noqa: E731
+
+    run = [0, 2]  # the sequences that run, alone
+    layer.zero_grad()
+    y_run, state_run = layer(x[:, run], pack(tuple(s[:, run] for s in state)), lengths=lengths[run])
+    dx_run, dstate0_run = layer.backward(dy[:, run], pack(tuple(s[:, run] for s in dstate)))
+    np.testing.assert_allclose(y[:, run], y_run, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(dx[:, run], dx_run, rtol=1e-12, atol=1e-14)
+    for n, p in layer.named_parameters():
+        np.testing.assert_allclose(grads[n], p.grad, rtol=1e-12, atol=1e-14, err_msg=n)
+    for a, b, s0, d, d0 in zip(as_tuple(state_n), as_tuple(state_run), state, dstate, as_tuple(dstate0)):  # fmt: skip
+        np.testing.assert_allclose(a[:, run], b, rtol=1e-12, atol=1e-14)
+        np.testing.assert_array_equal(a[:, [1, 3]], s0[:, [1, 3]])  # the state kept
+        np.testing.assert_array_equal(d0[:, [1, 3]], d[:, [1, 3]])  # its gradient passed through
+    for a, b in zip(as_tuple(dstate0), as_tuple(dstate0_run)):
+        np.testing.assert_allclose(a[:, run], b, rtol=1e-12, atol=1e-14)
+    assert not y[:, [1, 3]].any() and not dx[:, [1, 3]].any()
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_lengths_with_zeros_pass_gradcheck(kind):
+    rng = np.random.default_rng(3)
+    layer = LAYERS[kind](2, 3, bidirectional=True, rng=rng)
+    for p in layer.parameters():
+        p.data[...] = rng.uniform(-0.6, 0.6, p.data.shape)
+    report = gn.gradcheck(layer, rng.standard_normal((3, 3, 2)), lengths=[3, 0, 2])
+    assert report.ok, f"\n{report}"

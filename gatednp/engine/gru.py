@@ -10,7 +10,8 @@ buffer of its own; with reset_after=False it is [dr|dz] and dn, and no buffer is
 As in the LSTM engine, a GRU (reset after W_hn) whose gates take at most FEW_CALLS_MAX_BYTES
 gets its local derivatives computed before the backward loop, which then makes eight NumPy
 calls a step instead of about seventeen (training step: tiny 0.79–0.80×, stream 0.80–0.92×,
-B = 1…4 0.83–0.93× the in-place loop's time; above ~1.2 MB of gates 1.05–2.0×).
+B = 1…4 0.83–0.93× the in-place loop's time; above ~1.2 MB of gates 1.05–2.0×). Other
+activations and `clip` take the in-place loop's general path, as in the LSTM engine.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class GRUCache:
     batch_sizes: np.ndarray | None
     reset_after: bool
     acts: tuple[Activation, Activation] | None  # σ, φ; None: σ and tanh, the fast path
+    kept: np.ndarray | None = None  # (T, B, 3H) with clip: where each gate's input was inside
 
     def activations(self) -> dict[str, np.ndarray]:
         """r, z, n and h at every step, (T, B, H) in the loop's time order."""
@@ -71,6 +73,7 @@ def forward(
     activations: tuple[str, ...] | None = None,
     activation_alpha: tuple | None = None,
     activation_beta: tuple | None = None,
+    clip: float | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray], GRUCache | None]:
     """Run one layer in one direction over a whole sequence.
 
@@ -103,18 +106,21 @@ def forward(
     σ, φ = acts or activation_functions(None, None, None, ACTIVATIONS)
     loop = partial(
         _forward_loop, W_hh=W_hh, b_hn=b_hn, reset_after=reset_after, reverse=reverse,
-        σ_=σ.in_place(), φ_=φ.in_place(),
+        σ_=σ.in_place(), φ_=φ.in_place(), clip=clip,
     )  # fmt: skip
-    split_rows(loop, T, H * x.itemsize, batch_sizes, gates=gates, h=h, a=a)
+    kept = None if clip is None else np.ones(gates.shape, dtype=bool)
+    split_rows(loop, T, H * x.itemsize, batch_sizes, gates=gates, h=h, a=a, kept=kept)
 
     y = h[:-1] if reverse else h[1:]
     cache = None
     if keep_cache:
-        cache = GRUCache(w, x, h, gates, a, reverse, batch_sizes, reset_after, acts)
+        cache = GRUCache(w, x, h, gates, a, reverse, batch_sizes, reset_after, acts, kept)
     return y, (h[0 if reverse else T],), cache
 
 
-def _forward_loop(gates, h, a, *, W_hh, b_hn, reset_after, reverse, σ_, φ_, batch_sizes) -> None:
+def _forward_loop(
+    gates, h, a, kept, *, W_hh, b_hn, reset_after, reverse, σ_, φ_, clip, batch_sizes
+) -> None:
     """The forward time loop: activates `gates` in place and fills h and a.
 
     On entry gates (T, B, 3H) holds the input part of the pre-activations and h (T+1, B, H)
@@ -133,6 +139,8 @@ def _forward_loop(gates, h, a, *, W_hh, b_hn, reset_after, reverse, σ_, φ_, ba
     )
     ra = row_views(np.empty((B, H), dtype=gates.dtype), T, bs)  # scratch: r_t ⊙ a_t
     W_hrz, W_hn = W_hh[: 2 * H], W_hh[2 * H :]
+    if clip is not None:  # ONNX's clip: each gate's input cut to [−clip, clip], where noted
+        kept_rz, kept_n = (step_views(v, bs) for v in (kept[..., : 2 * H], kept[..., 2 * H :]))
 
     for t in range(T - 1, -1, -1) if reverse else range(T):
         # r_t, z_t = σ(hoisted input part + h_{t-1} W_hrᵀ, h_{t-1} W_hzᵀ)
@@ -141,6 +149,9 @@ def _forward_loop(gates, h, a, *, W_hh, b_hn, reset_after, reverse, σ_, φ_, ba
         else:
             np.matmul(h_prev[t], W_hrz.T, out=hh_rz[t])  # W_hn waits for r_t
         r_z[t] += hh_rz[t]
+        if clip is not None:
+            np.less_equal(np.abs(r_z[t]), clip, out=kept_rz[t])
+            np.clip(r_z[t], -clip, clip, out=r_z[t])
         σ_(r_z[t])  # σ in place
         if reset_after:
             # a_t = W_hn h_{t-1} + b_hn;  n_t = tanh(W_in x_t + b_in + r_t ⊙ a_t)
@@ -154,6 +165,9 @@ def _forward_loop(gates, h, a, *, W_hh, b_hn, reset_after, reverse, σ_, φ_, ba
             # n_t = tanh(W_in x_t + b_in + W_hn (r_t ⊙ h_{t-1}) + b_hn); a_t keeps r_t ⊙ h_{t-1}
             np.multiply(r[t], h_prev[t], out=a_t[t])
             n_[t] += np.matmul(a_t[t], W_hn.T, out=hh_n[t])
+        if clip is not None:
+            np.less_equal(np.abs(n_[t]), clip, out=kept_n[t])
+            np.clip(n_[t], -clip, clip, out=n_[t])
         φ_(n_[t])  # φ = tanh in place, by default
         # h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}, computed as n_t + z_t ⊙ (h_{t-1} − n_t)
         np.subtract(h_prev[t], n_[t], out=h_cur[t])
@@ -187,7 +201,7 @@ def backward(
     dgates_hh = np.zeros_like(gates) if cache.reset_after else None  # (T, B, 3H): [dr|dz|da]
     dh_0 = np.array(dstate[0], dtype=x.dtype)  # (B, H): dh_n, run back to dh_0
 
-    few_calls = cache.reset_after and cache.acts is None
+    few_calls = cache.reset_after and cache.acts is None and cache.kept is None
     if few_calls and gates.nbytes <= FEW_CALLS_MAX_BYTES:  # small: fewer calls a step
         r, z = _local_derivatives(gates, a, h_prev, cache.batch_sizes)
         loop = partial(_backward_loop_few_calls, W_hh=w.weight_hh.data, reverse=cache.reverse)
@@ -202,7 +216,7 @@ def backward(
         )  # fmt: skip
         split_rows(
             loop, T, H * x.itemsize, cache.batch_sizes,
-            dy=dy, gates=gates, dgates_hh=dgates_hh, a=a, h_prev=h_prev, dh_0=dh_0,
+            dy=dy, gates=gates, dgates_hh=dgates_hh, a=a, h_prev=h_prev, dh_0=dh_0, kept=cache.kept,
         )  # fmt: skip
 
     dgates_ih_2d = dgates_ih.reshape(T * B, 3 * H)
@@ -227,7 +241,7 @@ def backward(
 
 
 def _backward_loop(
-    dy, gates, dgates_hh, a, h_prev, dh_0, *, W_hh, reset_after, reverse, acts, batch_sizes
+    dy, gates, dgates_hh, a, h_prev, dh_0, kept, *, W_hh, reset_after, reverse, acts, batch_sizes
 ) -> None:
     """The backward time loop: writes [dr|dz|dn] over `gates` (and [dr|dz|da] into `dgates_hh`)
     step by step, and leaves dh_0 (dh_n on entry) at the gradient of the initial state. B may
@@ -251,6 +265,8 @@ def _backward_loop(
     dh, dhz, one_z, s = (row_views(np.empty((B, H), dtype=gates.dtype), T, bs) for _ in range(4))
     W_hrz, W_hn = W_hh[: 2 * H], W_hh[2 * H :]
     σ, φ = acts or (None, None)  # None: σ' = σ(1 − σ) and tanh' = 1 − tanh², in place
+    # With clip, each gate's gradient is 0 where its input was cut, as soon as it is computed
+    cut_r, cut_z, cut_n = (None,) * 3 if kept is None else (step_views(v, bs) for v in _split(kept))
 
     for t in range(T) if reverse else range(T - 1, -1, -1):
         np.add(dy[t], dh_next[t], out=dh[t])  # dh_t = dy_t + dh_t'
@@ -261,6 +277,8 @@ def _backward_loop(
         np.multiply(z[t], one_z[t], out=dz[t]) if σ is None else np.copyto(dz[t], σ.grad(z[t]))
         dz[t] *= s[t]
         dz[t] *= dh[t]
+        if kept is not None:
+            dz[t] *= cut_z[t]
         # dn_t = dh_t ⊙ (1 − z_t) ⊙ (1 − n_t²)  (φ'(…) read off n_t in general)
         if φ is None:
             np.multiply(n_[t], n_[t], out=dn[t])
@@ -269,12 +287,16 @@ def _backward_loop(
             np.copyto(dn[t], φ.grad(n_[t]))
         dn[t] *= one_z[t]
         dn[t] *= dh[t]
+        if kept is not None:
+            dn[t] *= cut_n[t]
         if reset_after:
             # da_t = dn_t ⊙ r_t;  dr_t = dn_t ⊙ a_t ⊙ r_t(1 − r_t) = da_t ⊙ a_t ⊙ (1 − r_t)
             np.multiply(dn[t], r[t], out=da[t])
             np.subtract(1, r[t], out=dr[t]) if σ is None else np.copyto(dr[t], σ.grad(r[t]))
             dr[t] *= a[t]
             dr[t] *= da[t] if σ is None else dn[t]
+            if kept is not None:
+                dr[t] *= cut_r[t]
             dr_dz_hh[t][...] = dr_dz[t]  # the recurrent side shares dr and dz
             # dh_{t-1}' = dh_t ⊙ z_t + W_hhᵀ [dr_t|dz_t|da_t]
             np.matmul(dgates_hh_t[t], W_hh, out=dh_next[t])
@@ -290,6 +312,8 @@ def _backward_loop(
                 dr[t] *= s[t]
             else:
                 np.copyto(dr[t], dr_t)
+            if kept is not None:
+                dr[t] *= cut_r[t]
             # dh_{t-1}' = dh_t ⊙ z_t + drh_t ⊙ r_t + [W_hr|W_hz]ᵀ [dr_t|dz_t]
             np.matmul(dr_dz[t], W_hrz, out=dh_next[t])
             dh_next[t] += s[t]

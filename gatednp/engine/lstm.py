@@ -15,84 +15,32 @@ is how it is arranged for NumPy (T steps, B batch, G gates of H units, P = H or 
   such sizes the per-call cost dominates (training step: tiny 0.72–0.75×, stream 500×1×8×64
   0.75–0.78×, B = 4 0.80–0.92× the in-place loop's time; from ~3 MB of gates 1.04–1.14×);
 - the loops take any block of batch rows (rows never meet inside a layer): with
-  `gn.set_num_threads(n)` the batch is split over n threads (threads.split_rows).
+  `gn.set_num_threads(n)` the batch is split over n threads (threads.split_rows);
+- other activations than σ, tanh, tanh (activations.py) take a general path in the same loops:
+  each function in place, each derivative read off its output; with `clip`, a boolean mask per
+  gate (T, B, G·H) records where the inputs were inside the bounds, and each gate's gradient is
+  masked as soon as it is computed. The defaults' path is the one measured above.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 
-from ..activations import Activation, activation_functions, sigmoid_, tanh
-from ..lstm import ACTIVATIONS, gate_names
+from ..activations import sigmoid_, tanh
+from ..lstm import gate_names
 from ..module import Weights
 from ..packing import row_views, step_views
 from ..threads import matmul_rows, split_rows
 from .lstm_few_calls import backward_loop_few_calls, local_derivatives
+from .lstm_parts import LSTMCache, cell_activations, peephole_arrays, split_gates
 
 __all__ = ["forward", "backward", "LSTMCache", "FEW_CALLS_MAX_BYTES"]
 
 # The plain LSTM's backward precomputes every step's local derivatives when its gates take at
 # most this many bytes (fewer calls a step, more passes over memory: see `backward`)
 FEW_CALLS_MAX_BYTES = 1 << 21  # 2 MiB, measured (module docstring)
-
-
-@dataclass
-class LSTMCache:
-    """What backward needs from forward: inputs, states and post-activation gates."""
-
-    w: Weights
-    x: np.ndarray  # (T, B, I)
-    h: np.ndarray  # (T+1, B, P): h_0 at the start of the direction, then each h_t
-    c: np.ndarray  # (T+1, B, H): likewise
-    gates: np.ndarray  # (T, B, G·H): [i|f|g|o] (or [i|g|o]) after σ / tanh
-    tanh_c: np.ndarray  # (T, B, H)
-    m: np.ndarray | None  # (T, B, H): o ⊙ tanh(c), kept only with a projection
-    reverse: bool
-    batch_sizes: np.ndarray | None
-    options: dict  # the cell's options (lstm.py): forget_gate, input_gate, output_gate
-
-    def activations(self) -> dict[str, np.ndarray]:
-        """Each gate and the states c, h at every step, (T, B, ·) in the loop's time order
-        (the gates that are not gates of their own too: f = 1 − i or 1, i = 1, o = 1). Read
-        before backward, which overwrites."""
-        named = _split(self.gates, self.options)
-        one = np.ones_like(self.tanh_c)
-        named.setdefault("i", one)
-        named.setdefault("o", one)
-        if "f" not in named:
-            named["f"] = 1 - named["i"] if self.options["forget_gate"] == "coupled" else one
-        steps = slice(0, -1) if self.reverse else slice(1, None)
-        return {k: named[k] for k in "ifgo"} | {"c": self.c[steps], "h": self.h[steps]}
-
-
-def _split(a: np.ndarray, options: dict) -> dict[str, np.ndarray]:
-    """Named views of the gate axis: [i|f|g|o] -> i, f, g, o (or [i|g|o] -> i, g, o, ...)."""
-    names = gate_names(**options)
-    H = a.shape[-1] // len(names)
-    return {n: a[..., k * H : (k + 1) * H] for k, n in enumerate(names)}
-
-
-DEFAULT_ACTIVATIONS = activation_functions(None, None, None, ACTIVATIONS)  # σ, tanh, tanh
-
-
-def _activations(options: dict) -> tuple[Activation, ...]:
-    """σ, φ, ψ: the gates', the candidate's and the cell output's activation (lstm.py)."""
-    if options.get("activations") is None:
-        return DEFAULT_ACTIVATIONS
-    return activation_functions(
-        options["activations"], options.get("activation_alpha"), options.get("activation_beta"),
-        ACTIVATIONS,
-    )  # fmt: skip
-
-
-def _peepholes(w: Weights) -> tuple[np.ndarray | None, ...] | None:
-    """(p_i, p_f, p_o), None for a gate without one; None without peepholes."""
-    if w.weight_ci is None and w.weight_cf is None and w.weight_co is None:
-        return None
-    return tuple(None if p is None else p.data for p in (w.weight_ci, w.weight_cf, w.weight_co))
 
 
 def forward(
@@ -141,22 +89,25 @@ def forward(
     h[start], c[start] = state
 
     loop = partial(
-        _forward_loop, W_hh=W_hh, W_hr=W_hr, peepholes=_peepholes(w), options=options,
+        _forward_loop, W_hh=W_hh, W_hr=W_hr, peepholes=peephole_arrays(w), options=options,
         reverse=reverse,
     )  # fmt: skip
-    split_rows(loop, T, H * x.itemsize, batch_sizes, gates=gates, h=h, c=c, tanh_c=tanh_c, m=m)
+    kept = None if options.get("clip") is None else np.ones(gates.shape, dtype=bool)
+    split_rows(
+        loop, T, H * x.itemsize, batch_sizes, gates=gates, h=h, c=c, tanh_c=tanh_c, m=m, kept=kept
+    )
 
     end = 0 if reverse else T
     y = h[:-1] if reverse else h[1:]
     cache = None
     if keep_cache:
         m_kept = None if W_hr is None else m
-        cache = LSTMCache(w, x, h, c, gates, tanh_c, m_kept, reverse, batch_sizes, options)
+        cache = LSTMCache(w, x, h, c, gates, tanh_c, m_kept, reverse, batch_sizes, options, kept)
     return y, (h[end], c[end]), cache
 
 
 def _forward_loop(
-    gates, h, c, tanh_c, m, *, W_hh, W_hr, peepholes, options, reverse, batch_sizes
+    gates, h, c, tanh_c, m, kept, *, W_hh, W_hr, peepholes, options, reverse, batch_sizes
 ) -> None:
     """The forward time loop: activates `gates` in place and fills h, c, tanh_c and m.
 
@@ -169,7 +120,7 @@ def _forward_loop(
     # Per-step views, rows :n_t: step t reads h_prev[t], c_prev[t], writes h_cur[t], c_cur[t]
     cur, prev = (slice(0, T), slice(1, T + 1)) if reverse else (slice(1, T + 1), slice(0, T))
     h_prev, c_prev, h_cur, c_cur = (step_views(a, bs) for a in (h[prev], c[prev], h[cur], c[cur]))
-    named = {k: step_views(a, bs) for k, a in _split(gates, options).items()}
+    named = {k: step_views(a, bs) for k, a in split_gates(gates, options).items()}
     i, f, g, o = (named.get(k) for k in "ifgo")  # None: not a gate of its own
     ifgo = step_views(gates, bs)
     # One σ over the whole block; with peepholes o waits for c_t, so σ stops before it
@@ -178,10 +129,14 @@ def _forward_loop(
     p_i, p_f, p_o = peepholes or (None, None, None)
     tanh_cur, m_cur = step_views(tanh_c, bs), step_views(m, bs)
     coupled = options["forget_gate"] == "coupled"  # f_t = 1 − i_t
-    σ, φ, ψ = _activations(options)
+    σ, φ, ψ = cell_activations(options)
     # The defaults' one σ over the block (g through tanh(x) = 2σ(2x) − 1); else each on its own
     fused = σ.name == "sigmoid" and φ.name == "tanh"
     own_σ = () if fused else [v for v in (i, f, None if late_o else o) if v is not None]
+    clip = options.get("clip")  # ONNX's clip: each gate's input cut to [−clip, clip]
+    if clip is not None:
+        kept_sig = step_views(kept[..., : GH - H] if late_o else kept, bs)
+        kept_o = step_views(kept[..., GH - H :], bs)
     hh = row_views(np.empty(gates.shape[1:], dtype=gates.dtype), T, bs)  # h_{t-1} W_hhᵀ
     ig = row_views(np.empty(c.shape[1:], dtype=gates.dtype), T, bs)  # scratch: i_t ⊙ g_t
 
@@ -193,6 +148,9 @@ def _forward_loop(
             i[t] += np.multiply(p_i, c_prev[t], out=ig[t])
         if p_f is not None:
             f[t] += np.multiply(p_f, c_prev[t], out=ig[t])
+        if clip is not None:  # remember where the inputs are inside the bounds, then cut
+            np.less_equal(np.abs(sig[t]), clip, out=kept_sig[t])
+            np.clip(sig[t], -clip, clip, out=sig[t])
         # i_t, f_t, o_t = σ(…);  g_t = tanh(…) = 2σ(2·…) − 1, so one σ covers the block
         if fused:
             g[t] *= 2
@@ -213,6 +171,9 @@ def _forward_loop(
         c_cur[t] += g[t] if i is None else np.multiply(i[t], g[t], out=ig[t])  # i_t = 1 or not
         if p_o is not None:  # o_t = σ(… + p_o ⊙ c_t)
             o[t] += np.multiply(p_o, c_cur[t], out=ig[t])
+            if clip is not None:
+                np.less_equal(np.abs(o[t]), clip, out=kept_o[t])
+                np.clip(o[t], -clip, clip, out=o[t])
             σ.apply_(o[t])
         # m_t = o_t ⊙ ψ(c_t);  h_t = m_t, or W_hr m_t  (ψ = tanh by default)
         if ψ.name == "tanh":
@@ -265,7 +226,7 @@ def backward(
     dh = np.zeros((T if W_hr is not None else 1, B, P), dtype=x.dtype)  # all kept for dW_hr
 
     plain = W_hr is None and w.weight_ci is None and len(gate_names(**cache.options)) == 4
-    plain = plain and cache.options.get("activations") is None
+    plain = plain and cache.options.get("activations") is None and cache.kept is None
     if plain and gates.nbytes <= FEW_CALLS_MAX_BYTES:  # small: fewer NumPy calls per step
         factors = local_derivatives(gates, cache.tanh_c, c_prev)
         loop = partial(backward_loop_few_calls, W_hh=w.weight_hh.data, reverse=cache.reverse)
@@ -275,12 +236,13 @@ def backward(
         )  # fmt: skip
     else:  # large: each step's block is worked on while it is in cache
         loop = partial(
-            _backward_loop, W_hh=w.weight_hh.data, W_hr=W_hr, peepholes=_peepholes(w),
+            _backward_loop, W_hh=w.weight_hh.data, W_hr=W_hr, peepholes=peephole_arrays(w),
             options=cache.options, reverse=cache.reverse,
         )  # fmt: skip
         split_rows(
             loop, T, H * x.itemsize, cache.batch_sizes,
             dy=dy, gates=gates, tanh_c=cache.tanh_c, c_prev=c_prev, dh=dh, dh_0=dh_0, dc_0=dc_0,
+            kept=cache.kept,
         )  # fmt: skip
 
     # Weight gradients and dx over all steps at once
@@ -294,9 +256,9 @@ def backward(
     if W_hr is not None:
         w.weight_hr.grad += dh.reshape(T * B, P).T @ cache.m.reshape(T * B, H)
     if (
-        _peepholes(w) is not None
+        peephole_arrays(w) is not None
     ):  # dp_i = Σ di ⊙ c_{t-1},  dp_f = Σ df ⊙ c_{t-1},  dp_o = Σ do ⊙ c_t
-        d = _split(dgates, cache.options)
+        d = split_gates(dgates, cache.options)
         for p, g, c_seen in (
             (w.weight_ci, "i", c_prev),
             (w.weight_cf, "f", c_prev),
@@ -309,7 +271,7 @@ def backward(
 
 
 def _backward_loop(
-    dy, gates, tanh_c, c_prev, dh, dh_0, dc_0, *, W_hh, W_hr, peepholes, options, reverse,
+    dy, gates, tanh_c, c_prev, dh, dh_0, dc_0, kept, *, W_hh, W_hr, peepholes, options, reverse,
     batch_sizes,
 ) -> None:  # fmt: skip
     """The backward time loop: writes [di|df|dg|do] over `gates` step by step, fills dh (every
@@ -321,7 +283,7 @@ def _backward_loop(
     # Per-step views, rows :n_t; dh_next, dc_next run back to dh_0, dc_0. di is the memory of
     # i, df of f, dg of g, do of o: each gradient replaces its gate once the gate is used.
     bs = batch_sizes
-    named = {k: step_views(a, bs) for k, a in _split(gates, options).items()}
+    named = {k: step_views(a, bs) for k, a in split_gates(gates, options).items()}
     i, f, g, o = (named.get(k) for k in "ifgo")  # None: the constant 1, no gradient
     di, df, dg, do = i, f, g, o
     p_i, p_f, p_o = peepholes or (None, None, None)
@@ -331,8 +293,14 @@ def _backward_loop(
     dh_next, dc_next = row_views(dh_0, T, bs), row_views(dc_0, T, bs)
     dc, dm_o, dc_i, s = (row_views(np.empty((B, H), dtype=gates.dtype), T, bs) for _ in range(4))
     coupled = options["forget_gate"] == "coupled"  # f_t = 1 − i_t
-    σ, φ, ψ = _activations(options)
+    σ, φ, ψ = cell_activations(options)
     fast = options.get("activations") is None  # σ' = σ(1 − σ), tanh' = 1 − tanh², in place
+    # With clip, each gate's gradient is 0 where its input was cut, as soon as it is computed
+    cut = (
+        {k: step_views(a, bs) for k, a in split_gates(kept, options).items()}
+        if kept is not None
+        else {}
+    )
 
     for t in range(T) if reverse else range(T - 1, -1, -1):
         # dh_t = dy_t + dh_t';  dm_t = dh_t, or W_hrᵀ dh_t
@@ -347,6 +315,8 @@ def _backward_loop(
             np.subtract(1, o[t], out=do[t]) if fast else np.copyto(do[t], σ.grad(o[t]))
             do[t] *= tanh_c[t]
             do[t] *= dm_o[t] if fast else dm[t]
+            if cut:
+                do[t] *= cut["o"][t]
         # dc_t = dc_t' + dm_t ⊙ o_t ⊙ (1 − tanh²(c_t))  (+ do_t ⊙ p_o)
         if fast:
             np.multiply(tanh_c[t], tanh_c[t], out=dc[t])
@@ -365,12 +335,16 @@ def _backward_loop(
             np.subtract(1, i[t], out=di[t]) if fast else np.copyto(di[t], σ.grad(i[t]))
             di[t] *= np.subtract(g[t], c_prev[t], out=s[t]) if coupled else g[t]
             di[t] *= dc_i[t] if fast else dc[t]
+            if cut:
+                di[t] *= cut["i"][t]
         if fast:
             np.multiply(g[t], g[t], out=dg[t])
             np.subtract(1, dg[t], out=dg[t])
         else:
             dg[t][...] = φ.grad(g[t])
         dg[t] *= dc_i[t]
+        if cut:
+            dg[t] *= cut["g"][t]
         # dc_{t-1}' = dc_t ⊙ f_t (the carousel);  df_t = dc_t ⊙ c_{t-1} ⊙ f_t(1 − f_t),
         # computed as dc_{t-1}' ⊙ c_{t-1} ⊙ (1 − f_t)
         if f is not None:
@@ -378,6 +352,8 @@ def _backward_loop(
             np.subtract(1, f[t], out=df[t]) if fast else np.copyto(df[t], σ.grad(f[t]))
             df[t] *= c_prev[t]
             df[t] *= dc_next[t] if fast else dc[t]
+            if cut:
+                df[t] *= cut["f"][t]
         elif coupled:  # f_t = 1 − i_t
             np.subtract(dc[t], dc_i[t], out=dc_next[t])
         else:  # f_t = 1

@@ -2,7 +2,9 @@
 
 Arranged as the LSTM engine (engine/lstm.py): the input part of every pre-activation in one
 GEMM before the loop, the local derivative φ'(a_t) of every step read off h_t in one pass before
-the backward loop, the weight GEMMs after it, loops over any block of batch rows.
+the backward loop, the weight GEMMs after it, loops over any block of batch rows. φ is tanh,
+relu or another of activations.py; with `clip`, a mask of where φ's input was inside the bounds
+zeroes φ'(a_t) where the cut acted.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class RNNCache:
     φ: Activation  # h = φ(a): tanh, relu, or another of activations.py
     reverse: bool
     batch_sizes: np.ndarray | None
+    kept: np.ndarray | None = None  # (T, B, H) with clip: where φ's input was inside
 
     def activations(self) -> dict[str, np.ndarray]:
         """h at every step, (T, B, H) in the loop's time order."""
@@ -48,6 +51,7 @@ def forward(
     activations: tuple[str, ...] | None = None,
     activation_alpha: tuple | None = None,
     activation_beta: tuple | None = None,
+    clip: float | None = None,
 ) -> tuple[np.ndarray, tuple[np.ndarray], RNNCache | None]:
     """Run one layer in one direction over a whole sequence.
 
@@ -67,27 +71,32 @@ def forward(
     h = np.empty((T + 1, B, H), dtype=x.dtype)
     h[T if reverse else 0] = state[0]
 
-    loop = partial(_forward_loop, W_hh=W_hh, φ=φ, reverse=reverse)
-    split_rows(loop, T, H * x.itemsize, batch_sizes, a=a, h=h)
+    loop = partial(_forward_loop, W_hh=W_hh, φ=φ, clip=clip, reverse=reverse)
+    kept = None if clip is None else np.ones(a.shape, dtype=bool)
+    split_rows(loop, T, H * x.itemsize, batch_sizes, a=a, h=h, kept=kept)
 
     y = h[:-1] if reverse else h[1:]
-    cache = RNNCache(w, x, h, φ, reverse, batch_sizes) if keep_cache else None
+    cache = RNNCache(w, x, h, φ, reverse, batch_sizes, kept) if keep_cache else None
     return y, (h[0 if reverse else T],), cache
 
 
-def _forward_loop(a, h, *, W_hh, φ, reverse, batch_sizes) -> None:
+def _forward_loop(a, h, kept, *, W_hh, φ, clip, reverse, batch_sizes) -> None:
     """The forward time loop over a block of rows: a (T, B, H) holds the input part of each
     pre-activation on entry; h (T+1, B, H) the initial state at index 0 (T when reverse)."""
     T, B, _ = a.shape
     # Per-step views, rows :n_t: step t reads h_prev[t] and writes h_cur[t] (packing.py)
     cur, prev = (slice(0, T), slice(1, T + 1)) if reverse else (slice(1, T + 1), slice(0, T))
     h_prev, h_cur, a_t = (step_views(v, batch_sizes) for v in (h[prev], h[cur], a))
+    kept_t = None if kept is None else step_views(kept, batch_sizes)
     hh = row_views(np.empty(a.shape[1:], dtype=a.dtype), T, batch_sizes)  # h_{t-1} W_hhᵀ
 
     for t in range(T - 1, -1, -1) if reverse else range(T):
         # h_t = φ(a_t), a_t = hoisted input part + h_{t-1} W_hhᵀ
         np.matmul(h_prev[t], W_hh.T, out=hh[t])
         a_t[t] += hh[t]
+        if clip is not None:  # ONNX's clip: φ's input cut to [−clip, clip], where noted
+            np.less_equal(np.abs(a_t[t]), clip, out=kept_t[t])
+            np.clip(a_t[t], -clip, clip, out=a_t[t])
         if φ.name == "tanh":
             tanh(a_t[t], out=h_cur[t])
         elif φ.name == "relu":
@@ -121,6 +130,8 @@ def backward(
         np.greater(h_t, 0, out=da)  # [h_t > 0], written as 0.0 / 1.0
     else:
         da[...] = cache.φ.grad(h_t)  # φ'(a_t) read off h_t (activations.py)
+    if cache.kept is not None:  # with clip: no gradient where φ's input was cut
+        da *= cache.kept
     if cache.batch_sizes is not None:  # rows past their sequence's end: no gradient
         for t, n in enumerate(cache.batch_sizes):
             da[t, n:] = 0

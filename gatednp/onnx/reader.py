@@ -28,7 +28,17 @@ if TYPE_CHECKING:  # the optional extra: imported only when load runs
 
 __all__ = ["load", "Flow", "Side"]
 
-GLUE = ("Identity", "Transpose", "Squeeze", "Reshape", "Gather", "Slice", "Concat", "Shape")
+GLUE = (
+    "Identity",
+    "Transpose",
+    "Squeeze",
+    "Reshape",
+    "Gather",
+    "Slice",
+    "Concat",
+    "Shape",
+    "Where",
+)
 HEAD = ("Gemm", "MatMul", "Add")
 
 
@@ -222,6 +232,18 @@ def glue(walk: Walk, node, label: str, flow: Flow, flows: list) -> Flow:
                 or steps != [1] or ends[0] < 2**31 - 1 or flow.part != "y"):  # fmt: skip
             raise refuse
         return Flow(axes.replace("T", "t"), flow.layer, flow.part)
+    if op == "Where":  # Where(empty, initial state, Y_h): gatednp's own zero-length rule
+        cond, initial = (walk.sides.get(i) for i in node.input[:2])
+        named = initial and {x for x in initial.sources if not x.startswith("<")}
+        if (
+            flows[2] is not flow
+            or flow.part not in "hc"
+            or cond is None
+            or not named
+            or len(named) != 1
+        ):
+            raise refuse
+        return flow
     if op == "Concat":  # the layers' final states, stacked as torch's (D·num_layers, B, H)
         if not all(flows) or axes[attrs.get("axis", 0) % len(axes)] != "D" or flow.part not in "hc":
             raise refuse

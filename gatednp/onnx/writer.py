@@ -151,21 +151,23 @@ def build_layer(
     for s in states if initial_state else ():
         g.inputs.append(g.value(f"{s}0", [D * L, "B", H]))
     finals: dict[str, list[str]] = {s: [] for s in states}
+    empty = empty_mask(g, x, lengths) if initial_state else None
     for l in range(L):
         weights = onnx_weights(layer, l)
         inputs = [x, g.const(f"W_{l}", weights["W"]), g.const(f"R_{l}", weights["R"])]
         inputs.append(g.const(f"B_{l}", weights["B"]) if "B" in weights else "")
         inputs.append("lengths" if lengths else "")
+        initials = {}  # state -> this layer's initial state, when given
         for s in states:
             if not initial_state:
                 inputs.append("")
             elif L == 1:
-                inputs.append(f"{s}0")
+                inputs.append(initials.setdefault(s, f"{s}0"))
             else:  # this layer's rows of the (D·L, B, H) state
                 bounds = [g.const(f"{s}0_{l}_{e}", np.array([v], np.int64)) for e, v in
                           (("start", l * D), ("end", (l + 1) * D), ("axis", 0))]  # fmt: skip
                 g.node("Slice", [f"{s}0", *bounds], [f"{s}0_{l}"], f"Slice_{s}0_{l}")
-                inputs.append(f"{s}0_{l}")
+                inputs.append(initials.setdefault(s, f"{s}0_{l}"))
         if "P" in weights:
             inputs.append(g.const(f"P_{l}", weights["P"]))
         while inputs[-1] == "":
@@ -173,7 +175,13 @@ def build_layer(
         outs = [f"Y_{l}", *(f"Y_{s}_{l}" for s in states)]
         g.node(op, inputs, outs, f"{op}_{l}", hidden_size=H, **attrs)
         for s in states:
-            finals[s].append(f"Y_{s}_{l}")
+            if empty is None:
+                finals[s].append(f"Y_{s}_{l}")
+            else:  # an empty sequence keeps its initial state (onnxruntime would give zeros)
+                g.node(
+                    "Where", [empty, initials[s], f"Y_{s}_{l}"], [f"{s}_n_{l}"], f"Where_{s}_{l}"
+                )
+                finals[s].append(f"{s}_n_{l}")
         x = f"y_{l}"  # (T, B, D·H)
         if D == 1:
             g.node(
@@ -187,6 +195,32 @@ def build_layer(
             shape = g.const(f"shape_{l}", np.array([0, 0, D * H], np.int64))  # -1 fails at T = 0
             g.node("Reshape", [f"Y_{l}_tbdh", shape], [x], f"Reshape_{l}")
     return x, finals
+
+
+def empty_mask(g: Graph, x_tm: str, lengths: bool) -> str:
+    """A bool that broadcasts over (D, B, H): which sequences are empty. gatednp keeps the
+    initial state of a zero-length sequence (lengths 0, or T = 0), as ONNX's reading of it;
+    onnxruntime's kernels return zeros there instead, so the graph says it itself."""
+    zero = g.const("zero", np.array(0, np.int32 if lengths else np.int64))
+    if lengths:  # (B,) -> (1, B, 1)
+        g.node("Equal", ["lengths", zero], ["empty_b"], "Equal_empty")
+        g.node(
+            "Unsqueeze",
+            ["empty_b", g.const("axes_0_2", np.array([0, 2], np.int64))],
+            ["empty"],
+            "Unsqueeze_empty",
+        )
+    else:  # T = 0: a scalar
+        g.node("Shape", [x_tm], ["x_shape"], "Shape_x")
+        g.node(
+            "Gather",
+            ["x_shape", g.const("time_axis", np.array(0, np.int64))],
+            ["T"],
+            "Gather_T",
+            axis=0,
+        )
+        g.node("Equal", ["T", zero], ["empty"], "Equal_empty")
+    return "empty"
 
 
 def build_head(g: Graph, layer: RNNBase, fc: Linear, per_step: bool, y_tm: str) -> None:

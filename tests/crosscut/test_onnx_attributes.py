@@ -1,4 +1,5 @@
-"""ONNX's recurrent attributes as gatednp options: activations (with α, β), and their checks.
+"""ONNX's recurrent attributes as gatednp options: activations (with α, β), clip, direction
+"reverse", and their checks.
 
 The forward pass is held to onnxruntime's LSTM, GRU and RNN (in float32, the only type it
 runs them in; onnx.reference's LSTM and GRU ignore these attributes; its RNN knows Tanh and Affine, and is used for those), through a small local
@@ -58,10 +59,12 @@ def onnx_node(layer, x, state, **attributes):
             attributes["activation_alpha"] = alpha * layer.num_directions
         if beta:
             attributes["activation_beta"] = beta * layer.num_directions
+    if layer.cell_options["clip"] is not None:
+        attributes["clip"] = layer.cell_options["clip"]
     if kind == "gru":
         attributes["linear_before_reset"] = int(layer.reset_after)
-    if layer.bidirectional:
-        attributes["direction"] = "bidirectional"
+    if layer.bidirectional or layer.reverse:
+        attributes["direction"] = "bidirectional" if layer.bidirectional else "reverse"
     return kind.upper(), inputs, attributes
 
 
@@ -128,6 +131,31 @@ def test_activations_equal_onnxruntime(kind, options, extra):
     assert_same_as_onnx(randomize(layer, np.random.default_rng(2)), tol=2e-5, **extra)
 
 
+CLIP_CASES = [
+    ("lstm", {"clip": 0.4}),
+    ("lstm", {"clip": 0.7, "peepholes": True, "activations": ("sigmoid", "softsign", "elu")}),
+    ("gru", {"clip": 0.5}),
+    ("gru", {"clip": 0.5, "reset_after": False, "bidirectional": True}),
+    ("rnn", {"clip": 0.3}),
+    ("rnn", {"clip": 0.6, "activations": ("softplus",)}),
+]
+
+
+@pytest.mark.parametrize("kind, options", CLIP_CASES, ids=[f"{k}-{o}" for k, o in CLIP_CASES])
+def test_clip_equals_onnxruntime(kind, options):
+    """clip cuts each gate's input (peephole terms included), not the cell state before h."""
+    layer = LAYER[kind](4, 3, **options, dtype=np.float32, rng=1)
+    assert_same_as_onnx(randomize(layer, np.random.default_rng(2), scale=1.0), tol=2e-5)
+
+
+def test_clip_cuts():
+    """With a clip, the gates' inputs are cut: a huge input changes nothing past the bound."""
+    layer = randomize(gn.GRU(2, 3, clip=0.5), np.random.default_rng(0))
+    x = np.full((3, 1, 2), 50.0)
+    np.testing.assert_array_equal(layer(x)[0], layer(2 * x)[0])
+    assert not np.array_equal(gn.GRU(2, 3, rng=0)(x)[0], gn.GRU(2, 3, rng=0)(2 * x)[0])
+
+
 @pytest.mark.parametrize("activations", [("Tanh",), ("Affine",)])
 def test_rnn_activations_equal_onnx_reference(activations):
     layer = randomize(gn.RNN(4, 3, activations=activations, rng=1), np.random.default_rng(2))
@@ -170,11 +198,11 @@ def test_noa_has_no_output_activation():
     np.testing.assert_allclose(h1, o * c1, rtol=1e-13, atol=1e-15)
 
 
-def test_activation_options_survive_a_checkpoint(tmp_path):
-    lstm = gn.LSTM(3, 4, activations=("hard_sigmoid", "tanh", "identity"), activation_alpha=(0.25, None, None), rng=0)  # fmt: skip
+def test_the_new_options_survive_a_checkpoint(tmp_path):
+    lstm = gn.LSTM(3, 4, activations=("hard_sigmoid", "tanh", "identity"), activation_alpha=(0.25, None, None), clip=2.5, reverse=True, input_gate="none", rng=0)  # fmt: skip
     gn.save(tmp_path / "a.ckpt", lstm)
     back = gn.load(tmp_path / "a.ckpt").model
-    assert back.cell_options == lstm.cell_options and repr(back) == repr(lstm)
+    assert back.cell_options == lstm.cell_options and repr(back) == repr(lstm) and back.reverse
     x = np.random.default_rng(0).standard_normal((3, 2, 3))
     np.testing.assert_array_equal(back(x)[0], lstm(x)[0])
 
@@ -193,9 +221,83 @@ def test_activation_options_survive_a_checkpoint(tmp_path):
         ("rnn", {"activations": ("leakyrelu",), "activation_alpha": (-0.1,)}, ValueError, "leakyrelu needs alpha ≥ 0"),
         ("lstm", {"activation_alpha": (1.0, 1.0, 1.0)}, ValueError, "need activations"),
         ("rnn", {"activations": ("elu",), "nonlinearity": "relu"}, ValueError, "either as nonlinearity or as activations"),
+        ("lstm", {"clip": 0.0}, ValueError, r"clip must be a finite number > 0 \(or None for no clip\), got 0.0"),
+        ("gru", {"clip": float("nan")}, ValueError, "clip must be a finite number > 0"),
+        ("rnn", {"clip": -1}, ValueError, "got -1"),
+        ("rnn", {"clip": "1"}, TypeError, "clip must be a number > 0 or None, got str"),
     ],
 )  # fmt: skip
 def test_bad_activation_options_are_named(kind, options, error, match):
     for cls in (LAYER[kind], {"lstm": gn.LSTMCell, "gru": gn.GRUCell, "rnn": gn.RNNCell}[kind]):
         with pytest.raises(error, match=match):
             cls(2, 3, **options)
+
+
+REVERSE_CASES = [
+    ("lstm", {"reverse": True}),
+    ("lstm", {"reverse": True, "peepholes": True, "clip": 0.6}),
+    ("gru", {"reverse": True, "reset_after": False}),
+    ("rnn", {"reverse": True, "activations": ("softsign",)}),
+]
+
+
+@pytest.mark.parametrize("kind, options", REVERSE_CASES, ids=[f"{k}-{o}" for k, o in REVERSE_CASES])
+def test_reverse_equals_onnxruntime(kind, options):
+    layer = LAYER[kind](4, 3, **options, dtype=np.float32, rng=1)
+    assert_same_as_onnx(randomize(layer, np.random.default_rng(2)), tol=2e-5)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_reverse_equals_onnx_reference(kind):
+    layer = randomize(LAYER[kind](4, 3, reverse=True, rng=1), np.random.default_rng(2))
+    assert_same_as_onnx(layer, reference=True)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_reverse_is_torchs_reverse_direction_with_packed_lengths(kind):
+    """A reverse layer is the reverse half of torch's bidirectional layer, outputs in time order,
+    each sequence starting from its own last step (pack_padded_sequence), gradients too."""
+    torch = pytest.importorskip("torch")
+    T, B, I, H = 6, 4, 3, 5
+    rng = np.random.default_rng(0)
+    theirs = getattr(torch.nn, kind.upper())(I, H, bidirectional=True, dtype=torch.float64)
+    ours = LAYER[kind](I, H, reverse=True)
+    for name, p in ours.named_parameters():
+        p.data[...] = getattr(theirs, name + "_reverse").detach().numpy()
+    x, lengths = rng.standard_normal((T, B, I)), [6, 2, 5, 1]
+    y, _ = ours(x, lengths=lengths)
+    dy = rng.standard_normal(y.shape) * (np.arange(T)[:, None, None] < np.array(lengths)[:, None])
+    dx, _ = ours.backward(dy)
+    xt = torch.tensor(x, requires_grad=True)
+    packed = torch.nn.utils.rnn.pack_padded_sequence(xt, lengths, enforce_sorted=False)
+    out, _ = theirs(packed)
+    yt = torch.nn.utils.rnn.pad_packed_sequence(out, total_length=T)[0][..., H:]
+    (yt * torch.tensor(dy)).sum().backward()
+    np.testing.assert_allclose(y, yt.detach().numpy(), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-8, atol=1e-10)
+    for name, p in ours.named_parameters():
+        ref = getattr(theirs, name + "_reverse").grad.numpy()
+        np.testing.assert_allclose(p.grad, ref, rtol=1e-8, atol=1e-10, err_msg=name)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_reverse_layers_pass_gradcheck(kind):
+    """Finite differences through a stacked reverse layer with lengths and clip."""
+    rng = np.random.default_rng(4)
+    layer = randomize(LAYER[kind](2, 3, num_layers=2, reverse=True, clip=0.7, rng=rng), rng)
+    report = gn.gradcheck(layer, rng.standard_normal((4, 3, 2)), lengths=[4, 1, 3])
+    assert report.ok, f"\n{report}"
+
+
+def test_reverse_keeps_one_direction_and_is_a_layer_option():
+    lstm = gn.LSTM(3, 4, reverse=True, batch_first=True, rng=0)
+    assert [n for n, _ in lstm.named_parameters()][:2] == ["weight_ih_l0", "weight_hh_l0"]
+    assert repr(lstm) == "LSTM(3, 4, batch_first=True, reverse=True)"
+    y, (h_n, _) = lstm(np.random.default_rng(0).standard_normal((2, 5, 3)))
+    np.testing.assert_array_equal(h_n[0], y[:, 0])  # the final state is the first step's output
+    with pytest.raises(ValueError, match="give reverse=True or bidirectional=True, not both"):
+        gn.GRU(3, 4, reverse=True, bidirectional=True)
+    with pytest.raises(TypeError, match="reverse must be"):
+        gn.RNN(3, 4, reverse=1)
+    with pytest.raises(TypeError, match="reverse"):
+        gn.LSTMCell(3, 4, reverse=True)
