@@ -4,6 +4,7 @@ The gate math lives in lstm.py, gru.py and rnn.py (equations and the textbook st
 sequence loops in engine/, torch's layers in recurrent.py and the cells in cells.py.
 """
 
+from . import onnx as onnx  # gn.onnx.export / gn.onnx.load; the onnx package only when called
 from .cells import GRUCell, LSTMCell, RNNCell
 from .checkpoint import load, save
 from .data import (
