@@ -1,7 +1,6 @@
 """The ONNX backend node test cases for LSTM, GRU and RNN (onnx's own test-case generator,
 onnx/backend/test/case/node/{lstm,gru,rnn}.py) through gn.onnx.load: each case's expected
-outputs reproduced by the loaded gatednp layer. A case that needs an option this gatednp lacks
-is skipped, naming it, only while `has_option` says it is missing."""
+outputs reproduced by the loaded gatednp layer."""
 
 from __future__ import annotations
 
@@ -14,7 +13,6 @@ pytest.importorskip("onnx", reason="the onnx extra is not installed")
 pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
 
 import gatednp as gn  # noqa: E402
-from gatednp.onnx.schema import attributes, has_option  # noqa: E402
 
 ROLES = ("X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P")
 
@@ -30,11 +28,6 @@ def backend_cases():
 
 
 CASES = backend_cases()
-NEEDS = {
-    "reverse": ("direction", "reverse"),
-    "clip": ("clip", None),
-    "activations": ("activations", None),
-}
 
 
 def test_the_generator_has_the_known_cases():
@@ -44,26 +37,11 @@ def test_the_generator_has_the_known_cases():
     )
 
 
-def missing_option(node) -> str | None:
-    attrs = attributes(node)
-    for option, (attr, value) in NEEDS.items():
-        if (
-            attr in attrs
-            and (value is None or attrs[attr] == value)
-            and not has_option(node.op_type, option)
-        ):
-            return f"{node.op_type} {attr}={attrs[attr]!r} needs the {option!r} option, which this gatednp lacks"
-    return None
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_backend_case_through_load(name):
     case = CASES[name]
     graph = case.model.graph
     (node,) = graph.node
-    why = missing_option(node)
-    if why:
-        pytest.skip(why)
     ((inputs, expected),) = case.data_sets
     feeds = dict(zip([i.name for i in graph.input], inputs))
     role = dict(zip(ROLES, node.input))

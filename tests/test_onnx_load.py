@@ -15,7 +15,7 @@ ort = pytest.importorskip("onnxruntime", reason="the onnx extra is not installed
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 from onnx.reference import ReferenceEvaluator  # noqa: E402
 
-from gatednp.onnx.schema import UnsupportedError, has_option  # noqa: E402
+from gatednp.onnx.schema import UnsupportedError  # noqa: E402
 
 GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
 
@@ -180,24 +180,6 @@ def test_relu_rnn_is_the_nonlinearity_option():
     b = Builder()
     b.recurrent("RNN", "x", 3, 4, "RNN_0", D=2, activations=["Relu", "Relu"])
     assert gn.onnx.load(b.model(["RNN_0_Y"])).nonlinearity == "relu"
-
-
-@pytest.mark.parametrize(
-    "op, attrs, option",
-    [
-        ("LSTM", dict(clip=3.0), "clip"),
-        ("GRU", dict(activations=["HardSigmoid", "Tanh"]), "activations"),
-        ("LSTM", dict(direction="reverse"), "reverse"),
-    ],  # fmt: skip
-)
-def test_attributes_this_gatednp_lacks_are_refused_by_name(op, attrs, option):
-    if has_option(op, option):
-        pytest.skip(f"this gatednp has the {option!r} option: tests/test_onnx_attributes covers it")
-    b = Builder()
-    b.recurrent(op, "x", 3, 4, f"{op}_0", **attrs)
-    ((name, value),) = attrs.items()
-    message = f"node '{op}_0': attribute {name}={value!r} is not supported by this gatednp"
-    assert_refused(b.model([f"{op}_0_Y"]), re.escape(message))
 
 
 def test_an_attribute_the_operator_does_not_have_is_named():

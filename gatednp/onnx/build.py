@@ -17,7 +17,6 @@ from .schema import (
     UnsupportedError,
     attributes,
     from_onnx_activations,
-    has_option,
 )
 
 __all__ = ["RecurrentNode", "build_model", "node_label"]
@@ -116,7 +115,6 @@ class RecurrentNode:
             )
         options = cell_options(op, attrs, label, D, arrays)
         if direction == "reverse":
-            require(op, "reverse", label, "direction='reverse'")
             options["reverse"] = True
         return cls(
             label,
@@ -162,14 +160,6 @@ class RecurrentNode:
         return out
 
 
-def require(op: str, option: str, label: str, what: str) -> None:
-    if not has_option(op, option):
-        raise UnsupportedError(
-            f"node {label}: attribute {what} is not supported by this gatednp "
-            f"(its {op} has no {option!r} option)"
-        )
-
-
 def cell_options(op: str, attrs: dict, label: str, D: int, arrays: dict) -> dict:
     """gatednp's keywords for a node's attributes; activations etc. must agree per direction."""
     options: dict = {}
@@ -199,12 +189,10 @@ def cell_options(op: str, attrs: dict, label: str, D: int, arrays: dict) -> dict
         if op == "RNN" and plain and keys in (("tanh",), ("relu",)):
             options["nonlinearity"] = keys[0]
         elif not (plain and keys == DEFAULT_ACTIVATIONS[op]):
-            require(op, "activations", label, f"activations={attrs['activations']!r}")
             options["activations"] = keys
             options["activation_alpha"] = None if all(a is None for a in alpha) else alpha
             options["activation_beta"] = None if all(b is None for b in beta) else beta
     if "clip" in attrs:
-        require(op, "clip", label, f"clip={attrs['clip']!r}")
         options["clip"] = float(attrs["clip"])
     return options
 

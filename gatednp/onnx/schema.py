@@ -7,17 +7,14 @@ clear error, never a silent drop (`has_option`).
 
 from __future__ import annotations
 
-import inspect
-
 import numpy as np
 
 from ..activations import ONNX_ACTIVATIONS as FUNCTIONS  # name: (α default, β default, f, f')
 from ..recurrent import GRU, LSTM, RNN
-from ..registry import KINDS
 
 __all__ = [
     "OPSET", "IR_VERSION", "EXTRA", "require_onnx", "OPS", "LAYERS", "GATES", "DEFAULT_ACTIVATIONS",
-    "ONNX_ACTIVATIONS", "activation_key", "has_option", "UnsupportedError", "attributes",
+    "ONNX_ACTIVATIONS", "activation_key", "UnsupportedError", "attributes",
     "to_onnx_activations", "from_onnx_activations",
 ]  # fmt: skip
 
@@ -65,13 +62,6 @@ def require_onnx():
 def activation_key(name: str) -> str:
     """An activation name as gatednp compares them: lower case, underscores dropped."""
     return str(name).lower().replace("_", "")
-
-
-def has_option(op: str, option: str) -> bool:
-    """Whether the installed gatednp's layer for `op` takes `option` (a cell option such as
-    clip or activations, or a layer keyword such as reverse)."""
-    kind = KINDS[op.lower()]
-    return option in kind.options or option in inspect.signature(LAYERS[op]).parameters
 
 
 def onnx_dtype(dtype: np.dtype) -> int:
