@@ -79,6 +79,8 @@ def test_summaries_follow_the_records(synthetic):
     gru = [r["test_loss"] for r in rows if r["config"]["variant"] == "gru"]
     assert out["gru"].p == pytest.approx(hand_welch(gru, base)[1], rel=1e-9)
     assert out["nfg"].p < 1e-6 and out["gru"].p > 0.05
+    want = hand_welch(np.log10(gru), np.log10(base))[1]
+    assert out["gru"].p_log == pytest.approx(want, rel=1e-9)
 
 
 def test_table_and_verdicts_mark_what_is_significant(synthetic):
@@ -88,10 +90,25 @@ def test_table_and_verdicts_mark_what_is_significant(synthetic):
     text = table(summary, labels)
     nfg = next(line for line in text.splitlines() if " NFG " in line)
     p = hand_welch(base + 1.0, base)[1]
-    assert nfg.endswith(f"{p:.2g}**") and "0/10" in nfg
+    p_log = hand_welch(np.log10(base + 1.0), np.log10(base))[1]
+    assert nfg.split()[-2:] == [f"{p_log:.2g}**", f"{p:.2g}**"]
+    assert "0/10" in nfg
     (verdict,) = verdicts(summary, labels)
     assert "worse: NFG;" in verdict and "better: RNN;" in verdict
     assert verdict.endswith("no significant difference: GRU")
+    (log_verdict,) = verdicts(summary, labels, log=True)
+    assert "log10" in log_verdict and "worse: NFG;" in log_verdict and "better: RNN;" in log_verdict
+
+
+def test_the_log_test_sees_what_one_outlier_hides():
+    """Nine runs ten times better than V's and one ten times worse: the raw means are close
+    and Welch on raw losses sees nothing; on the log scale the difference is plain."""
+    rng = np.random.default_rng(3)
+    base = 10 ** rng.normal(-3, 0.2, 10)
+    better = np.append(10 ** rng.normal(-4, 0.2, 9), 1e-2)
+    rows = records("lstm", "copy", base, [None] * 10) + records("noa", "copy", better, [None] * 10)
+    (_, noa) = summarize(rows, ["lstm", "noa"], ["copy"])
+    assert noa.p > 0.05 and noa.p_log < 0.05
 
 
 def test_nonfinite_losses_are_left_out_of_the_test_and_said():

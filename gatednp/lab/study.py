@@ -129,7 +129,7 @@ def _report(done: list[dict], variants: list[str], tasks: list[str], plot: str |
     rows = summarize(done, variants, tasks)
     print()
     print(table(rows, LABELS))
-    for line in verdicts(rows, LABELS):
+    for line in verdicts(rows, LABELS) + verdicts(rows, LABELS, log=True):
         print(line)
     if plot:
         write_plots(lambda: _plots(done, variants, tasks, plot))

@@ -13,6 +13,10 @@ Welch's t-test of each variant against the vanilla LSTM, as Greff et al. (2017) 
   final test losses of each variant against the vanilla LSTM (V); runs whose test loss is not
   finite (stopped at a nan) are left out and counted. Significant: p < 0.05 ("*"); with the
   Bonferroni correction for the m comparisons of a task, p < 0.05 / m ("**").
+- The same test on log₁₀ of the test losses ("log p"): the losses of a variant spread over
+  orders of magnitude and one bad run dominates a mean of raw losses, so the test of raw losses
+  (Greff et al.'s) is blind to differences that are plain on the log scale of the box plots; the
+  log test compares geometric means. Both are reported; neither replaces the other.
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ class Summary:
     mean_loss: float
     t: float = math.nan  # Welch against the vanilla LSTM (nan for V itself)
     p: float = math.nan
+    p_log: float = math.nan  # the same on log10 of the test losses
+    mean_log: float = math.nan  # mean of log10 test loss
     nonfinite: int = 0  # test losses left out of the t-test
 
 
@@ -86,10 +92,15 @@ def summarize(records: list[dict], variants: list[str], tasks: list[str]) -> lis
                 int(np.isfinite(steps[v]).sum()), float(np.mean(finite)) if len(finite) else math.nan,
                 nonfinite=len(losses[v]) - len(finite),
             )  # fmt: skip
+            positive = finite[finite > 0]
+            row.mean_log = float(np.mean(np.log10(positive))) if len(positive) else math.nan
             if v != "lstm" and base is not None:
                 ref = base[np.isfinite(base)]
                 if len(finite) >= 2 and len(ref) >= 2:
                     row.t, row.p = welch(finite, ref)
+                ref = ref[ref > 0]
+                if len(positive) >= 2 and len(ref) >= 2:
+                    row.p_log = welch(np.log10(positive), np.log10(ref))[1]
             rows.append(row)
     return rows
 
@@ -98,11 +109,19 @@ def _num(x: float) -> str:
     return "never" if x == math.inf else "-" if math.isnan(x) else f"{x:.3g}"
 
 
+def marked(p: float, comparisons: int) -> str:
+    """A p-value with * (p < 0.05) or ** (also below the Bonferroni cut), or - for none."""
+    if math.isnan(p):
+        return "-"
+    return f"{p:.2g}" + ("**" if p < ALPHA / max(comparisons, 1) else "*" if p < ALPHA else "")
+
+
 def table(rows: list[Summary], labels: dict[str, str]) -> str:
     """The rows as a text table, with the footnotes that say how to read it."""
     lines = [
         f"{'task':<8} {'variant':<7} {'n':>3} {'test loss: median [95% CI]':>30} "
-        f"{'mean':>9} {'steps to solve: median [95% CI]':>32} {'solved':>7} {'Welch p vs V':>13}"
+        f"{'mean':>9} {'steps to solve: median [95% CI]':>32} {'solved':>7} {'log p':>9} "
+        f"{'Welch p vs V':>13}"
     ]
     m = {
         t: sum(1 for r in rows if r.task == t and r.variant != "lstm")
@@ -113,13 +132,9 @@ def table(rows: list[Summary], labels: dict[str, str]) -> str:
         loss = f"{_num(r.loss[0])} [{_num(r.loss[1])}, {_num(r.loss[2])}]"
         steps = f"{_num(r.steps[0])} [{_num(r.steps[1])}, {_num(r.steps[2])}]"
         low_coverage |= r.loss[3] < 0.95
-        mark = ""
-        if not math.isnan(r.p):
-            mark = "**" if r.p < ALPHA / max(m[r.task], 1) else "*" if r.p < ALPHA else ""
-        p = "-" if math.isnan(r.p) else f"{r.p:.2g}{mark}"
         lines.append(
             f"{r.task:<8} {labels[r.variant]:<7} {r.n:>3} {loss:>30} {_num(r.mean_loss):>9} "
-            f"{steps:>32} {f'{r.solved}/{r.n}':>7} {p:>13}"
+            f"{steps:>32} {f'{r.solved}/{r.n}':>7} {marked(r.p_log, m[r.task]):>9} {marked(r.p, m[r.task]):>13}"
         )
     lines += [
         "CI: the distribution-free interval of the median from order statistics (exact binomial)"
@@ -127,27 +142,32 @@ def table(rows: list[Summary], labels: dict[str, str]) -> str:
         "steps to solve: first validation (every 50 steps) below the task's target; a run that "
         "never got there counts as later than any (never)",
         "Welch p: two-sided Welch t-test of the test losses against V (the vanilla LSTM); "
-        "* p < 0.05, ** also after Bonferroni (p < 0.05 / comparisons per task)",
+        "* p < 0.05, ** also after Bonferroni (p < 0.05 / comparisons per task); "
+        "log p: the same test on log10 of the test losses (geometric means)",
     ]
     if any(r.nonfinite for r in rows):
         lines.append("runs whose test loss is not finite are left out of the means and t-tests")
     return "\n".join(lines)
 
 
-def verdicts(rows: list[Summary], labels: dict[str, str]) -> list[str]:
-    """One sentence per task: which variants differ from V significantly after Bonferroni."""
+def verdicts(rows: list[Summary], labels: dict[str, str], log: bool = False) -> list[str]:
+    """One sentence per task: which variants differ from V significantly after Bonferroni, by
+    the test of the raw test losses or (log=True) of their log10."""
     said = []
+    p_of = (lambda r: r.p_log) if log else (lambda r: r.p)
+    mean_of = (lambda r: r.mean_log) if log else (lambda r: r.mean_loss)
     for task in dict.fromkeys(r.task for r in rows):
-        mine = [r for r in rows if r.task == task and not math.isnan(r.p)]
+        mine = [r for r in rows if r.task == task and not math.isnan(p_of(r))]
         if not mine:
             continue
-        base = next((r.mean_loss for r in rows if r.task == task and r.variant == "lstm"), math.nan)
+        base = next((mean_of(r) for r in rows if r.task == task and r.variant == "lstm"), math.nan)
         cut = ALPHA / len(mine)
-        worse = [labels[r.variant] for r in mine if r.p < cut and r.mean_loss > base]
-        better = [labels[r.variant] for r in mine if r.p < cut and r.mean_loss < base]
-        same = [labels[r.variant] for r in mine if r.p >= cut]
+        worse = [labels[r.variant] for r in mine if p_of(r) < cut and mean_of(r) > base]
+        better = [labels[r.variant] for r in mine if p_of(r) < cut and mean_of(r) < base]
+        same = [labels[r.variant] for r in mine if p_of(r) >= cut]
+        test = "Welch on log10 loss" if log else "Welch"
         said.append(
-            f"{task}: against V (Welch, Bonferroni p < {cut:.2g}): worse: {', '.join(worse) or 'none'};"
+            f"{task}: against V ({test}, Bonferroni p < {cut:.2g}): worse: {', '.join(worse) or 'none'};"
             f" better: {', '.join(better) or 'none'}; no significant difference: {', '.join(same) or 'none'}"
         )
     return said
