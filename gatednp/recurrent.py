@@ -21,6 +21,7 @@ from .checks import (
     check_proj_size,
     check_sizes,
 )  # fmt: skip
+from .engine import bidirectional
 from .layercache import LayerCache
 from .module import BackwardError, Module, Weights, as_rng
 from .packing import Packing
@@ -163,9 +164,15 @@ class RNNBase(Module):
         final = [np.empty_like(s) for s in states]
         caches, masks = [], []
         layer_input = x
+        both = D == 2 and bidirectional.together(self, T, B, lengths)
         for layer in range(self.num_layers):
-            outputs = []
-            for d in range(D):
+            outputs, ks = [], slice(layer * D, layer * D + D)
+            if both:  # both directions in one loop (engine/bidirectional.py)
+                y = bidirectional.run_layer(
+                    self, layer_input, states, ks, final, caches, keep_cache
+                )
+                outputs.append(y)
+            for d in range(0 if both else D):
                 k = layer * D + d
                 backwards = d == 1 or self.reverse  # this direction runs from the last step
                 reverse, inp = backwards, layer_input
@@ -180,7 +187,7 @@ class RNNBase(Module):
                 caches.append(cache)
                 for f, s in zip(final, state_n):
                     f[k] = s
-            layer_input = outputs[0] if D == 1 else np.concatenate(outputs, axis=2)
+            layer_input = outputs[0] if len(outputs) == 1 else np.concatenate(outputs, axis=2)
             mask = None
             if dropout and self.dropout > 0 and layer < self.num_layers - 1:
                 keep_prob = 1.0 - self.dropout

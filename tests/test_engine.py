@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import gatednp as gn
 from gatednp import threads
+from gatednp.engine import bidirectional
 from gatednp.registry import KINDS
 from tests import oracle
 from tests.conftest import randomize
@@ -134,3 +135,61 @@ def test_both_backward_loops_equal_the_step_loop(kind, layout, max_bytes, monkey
     monkeypatch.setattr(KINDS[kind].engine, "FEW_CALLS_MAX_BYTES", max_bytes)
     compare(kind, {}, layout, T=5, B=4, I=3, H=5, seed=9)
     compare(kind, {"bias": False}, layout, T=3, B=40, I=4, H=64, seed=10)
+
+
+@pytest.mark.parametrize("dtype, tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+@pytest.mark.parametrize("max_units", [0, 1 << 40], ids=["per direction", "both together"])
+@pytest.mark.parametrize("kind, options", [("lstm", {}), ("lstm", {"bias": False}),
+                                           ("gru", {}), ("gru", {"bias": False})])  # fmt: skip
+def test_both_directions_together_equal_the_step_loop(
+    kind, options, max_units, dtype, tol, monkeypatch
+):
+    """A bidirectional LSTM or GRU with the defaults may run both directions in one loop
+    (engine/bidirectional.py, chosen by size): both ways are held to the step loop, at a size
+    where σ and tanh take their exp forms too (activations.py)."""
+    monkeypatch.setattr(bidirectional, "TOGETHER_MAX_UNITS", max_units)
+    layout = LAYOUTS["stacked-bidirectional"]
+    compare(kind, options, layout, T=5, B=4, I=3, H=5, seed=11, dtype=dtype, tol=tol)
+    compare(kind, options, layout, T=3, B=40, I=4, H=64, seed=12, dtype=dtype, tol=tol)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_both_directions_together_with_dropout_equal_the_engines(kind, monkeypatch):
+    """Dropout between layers (which the step loop does not run): the same masks are drawn,
+    and outputs, states and gradients equal the per-direction engines' to rounding."""
+    results = []
+    for max_units in (0, 1 << 40):
+        monkeypatch.setattr(bidirectional, "TOGETHER_MAX_UNITS", max_units)
+        rng = np.random.default_rng(4)
+        layer = LAYER[kind](3, 6, num_layers=3, bidirectional=True, dropout=0.4, rng=7)
+        x = rng.standard_normal((7, 5, 3))
+        state = tuple(rng.standard_normal((6, 5, 6)) for _ in layer.state_sizes)
+        y, state_n = layer(x, state if len(state) == 2 else state[0])
+        dx, dstate0 = layer.backward(rng.standard_normal(y.shape))
+        grads = [p.grad for p in layer.parameters()]
+        results.append([y, *np.atleast_3d(*state_n), dx, *np.atleast_3d(*dstate0), *grads])
+    for per_direction, together in zip(*results, strict=True):
+        np.testing.assert_allclose(together, per_direction, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "kind, options",
+    [("lstm", {"peepholes": True}), ("lstm", {"proj_size": 2}), ("lstm", {"clip": 0.5}),
+     ("lstm", {"forget_gate": "coupled"}), ("lstm", {"activations": ("sigmoid", "tanh", "identity")}),
+     ("gru", {"reset_after": False}), ("gru", {"clip": 0.5}), ("rnn", {}), ("lstm", {"T": 0}),
+     ("lstm", {"lengths": [3, 2]}), ("gru", {"threads": 2}), ("gru", {"B": 4096}), ("gru", {"B": 0}), ("lstm", {"B": 1})],
+)  # fmt: skip
+def test_both_directions_together_only_for_the_defaults(kind, options):
+    """Any other option, lengths, T = 0, B < 2, gatednp's threads or a large batch × hidden size
+    falls back to the engines, direction by direction."""
+    options = dict(options)
+    T, B, lengths = options.pop("T", 3), options.pop("B", 2), options.pop("lengths", None)
+    n_threads = options.pop("threads", 1)
+    default = LAYER[kind](3, 4, bidirectional=True)
+    assert bidirectional.together(default, 3, 2, None) == (kind != "rnn")
+    layer = LAYER[kind](3, 4, bidirectional=True, **options)
+    gn.set_num_threads(n_threads)
+    try:
+        assert not bidirectional.together(layer, T, B, lengths)
+    finally:
+        gn.set_num_threads(1)
