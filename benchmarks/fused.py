@@ -11,7 +11,7 @@ loop is the same loop keeping its buffers) that advance
   layer 1 at step s−1, one GEMM [h⁰_{s−1} | h¹_{s−2}] @ [[W⁰_hhᵀ, W¹_ihᵀ], [0, W¹_hhᵀ]] per step
   (layer 1's input projection joins the recurrent GEMM: it can no longer be hoisted).
 Each is checked against gatednp's layer (`layer.run`) before it is timed, then timed against it
-in blocks (BENCHMARKING.md: each system in its own block, medians over rounds):
+in blocks (each system in its own block, medians over rounds, as benchmarks/README.md says):
 
     PYTHONPATH=. python benchmarks/fused.py [--rounds 5] [--out results/fused-proto.json]
 

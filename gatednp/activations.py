@@ -29,7 +29,7 @@ from scipy.special import expit
 
 __all__ = [
     "sigmoid_", "tanh", "tanh_", "ONNX_ACTIVATIONS", "Activation", "canonical",
-    "check_activations", "activation_functions", "Clip", "check_clip",
+    "check_activations", "activation_functions", "Clip", "clip_", "check_clip",
 ]  # fmt: skip
 
 SIGMOID_EXP_MIN = 2048  # float32 blocks at least this large use 1 / (1 + e⁻ˣ)
@@ -272,6 +272,13 @@ class Clip:
 
     def grad(self, name: str) -> np.ndarray | float:
         return self.kept.get(name, 1.0)  # 1: no clip, or no input (a gate that is the constant 1)
+
+
+def clip_(x: np.ndarray, bound: float, kept: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+    """ONNX's clip for the engines, in place: `kept` marks where |x| ≤ bound (|x| goes through
+    `scratch`, shaped like x, so a time loop allocates nothing), then x is cut to [−bound, bound]."""
+    np.less_equal(np.abs(x, out=scratch), bound, out=kept)
+    return np.clip(x, -bound, bound, out=x)
 
 
 def check_clip(clip: float | None) -> float | None:

@@ -35,6 +35,11 @@ GATE_ORDERS: dict[str, dict[str, str]] = {
 }
 
 
+def is_named(order: str) -> bool:
+    """Whether `order` is one of GATE_ORDERS' names ("onnx"), not letters ("iofc")."""
+    return any(str(order).lower() in orders for orders in GATE_ORDERS.values())
+
+
 def gate_order(order: str, cell: str | None = None) -> tuple[str, str]:
     """(cell, order in torch's letters) of a named order ("onnx", with `cell`) or of an
     explicit one ("iofc"; its letters tell the cell when `cell` is None)."""
@@ -43,7 +48,7 @@ def gate_order(order: str, cell: str | None = None) -> tuple[str, str]:
     if not isinstance(order, str):
         raise TypeError(f"a gate order is a str, got {type(order).__name__}")
     named = order.lower()
-    if any(named in orders for orders in GATE_ORDERS.values()):
+    if is_named(named):
         if cell is None:
             raise ValueError(
                 f"the named order {order!r} differs between cells: pass cell='lstm', 'gru' or 'rnn'"
@@ -81,8 +86,7 @@ def convert_gates(
     array([1., 1., 2., 2., 0., 0., 3., 3.])
     """
     cell_from, src = gate_order(from_order, cell)
-    named = any(str(to_order).lower() in orders for orders in GATE_ORDERS.values())
-    cell_to, dst = gate_order(to_order, cell_from if cell is None and named else cell)
+    cell_to, dst = gate_order(to_order, cell_from if cell is None and is_named(to_order) else cell)
     if cell_from != cell_to:
         raise ValueError(f"{from_order!r} is an order of {cell_from}, {to_order!r} of {cell_to}")
     w = np.asarray(w)

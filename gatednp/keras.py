@@ -31,13 +31,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .gates import convert_gates
+from .gates import CANONICAL, convert_gates
 from .recurrent import GRU, LSTM, RNN, RNNBase
 
 __all__ = ["from_keras", "to_keras", "read_keras_weights", "keras_activations", "KERAS_ACTIVATIONS"]
 
 KERAS_LAYERS = {"lstm": "lstm", "gru": "gru", "simplernn": "rnn", "rnn": "rnn"}
-GATES = {"lstm": 4, "gru": 3, "rnn": 1}
+GATES = {cell: len(order) for cell, order in CANONICAL.items()}  # gate blocks per cell
 
 
 def _cell(kind: str) -> str:
@@ -98,9 +98,8 @@ def from_keras(
     else:
         layer = RNN(I, H, num_layers, **common, **options)
     state = {}
-    for k, (name, _) in enumerate(_directions(layer)):
-        chunk = arrays[k * per : (k + 1) * per]
-        state.update(_from_arrays(layer, name, chunk))
+    for k, suffix in enumerate(_directions(layer)):
+        state.update(_from_arrays(layer, suffix, arrays[k * per : (k + 1) * per]))
     layer.load_state_dict(state)
     return layer
 
@@ -170,10 +169,15 @@ def keras_activations(layer: RNNBase) -> dict[str, str]:
 
 
 def _directions(layer: RNNBase):
-    """(suffix, index) of each layer and direction: ("_l0", 0), ("_l0_reverse", 1), ..."""
+    """The parameter-name suffix of each layer and direction: "_l0", "_l0_reverse", "_l1", ..."""
     D = layer.num_directions
     for k in range(layer.num_layers * D):
-        yield f"_l{k // D}{'_reverse' if k % D else ''}", k
+        yield f"_l{k // D}{'_reverse' if k % D else ''}"
+
+
+def _two_biases(layer: RNNBase) -> bool:
+    """Whether the Keras layer keeps [input bias; recurrent bias] (2, 3H): its GRU, reset after."""
+    return layer.kind.name == "gru" and layer.cell_options["reset_after"]
 
 
 def _from_arrays(layer: RNNBase, suffix: str, arrays: list[np.ndarray]) -> dict:
@@ -188,7 +192,7 @@ def _from_arrays(layer: RNNBase, suffix: str, arrays: list[np.ndarray]) -> dict:
         )
 
     def torch_order(w):
-        return w if cell == "rnn" else convert_gates(w, "keras", "torch", cell=cell, axis=-1)
+        return convert_gates(w, "keras", "torch", cell=cell, axis=-1)
 
     state = {
         f"weight_ih{suffix}": torch_order(kernel).T,
@@ -196,7 +200,7 @@ def _from_arrays(layer: RNNBase, suffix: str, arrays: list[np.ndarray]) -> dict:
     }
     if len(arrays) == 3:
         bias = arrays[2]
-        two = cell == "gru" and layer.cell_options["reset_after"]
+        two = _two_biases(layer)
         want = (2, G * H) if two else (G * H,)
         if bias.shape != want:
             raise ValueError(
@@ -224,17 +228,16 @@ def to_keras(layer: RNNBase) -> list[np.ndarray]:
             f"Keras has no {type(layer).__name__} with {layer.extra_repr()}: only torch's "
             "own cells, the GRU's reset_after=False and activations Keras has convert"
         )
-    cell, sd = layer.kind.name, layer.state_dict()
+    cell, sd, two = layer.kind.name, layer.state_dict(), _two_biases(layer)
+
+    def keras_order(w):
+        return convert_gates(w, "torch", "keras", cell=cell, axis=-1)
+
     out = []
-    for suffix, _ in _directions(layer):
-
-        def keras_order(w):
-            return w if cell == "rnn" else convert_gates(w, "torch", "keras", cell=cell, axis=-1)
-
+    for suffix in _directions(layer):
         out += [keras_order(sd[f"weight_ih{suffix}"].T), keras_order(sd[f"weight_hh{suffix}"].T)]
         if layer.bias:
             b_ih, b_hh = sd[f"bias_ih{suffix}"], sd[f"bias_hh{suffix}"]
-            two = cell == "gru" and layer.cell_options["reset_after"]
             out.append(keras_order(np.stack([b_ih, b_hh]) if two else b_ih + b_hh))
     return [np.ascontiguousarray(w) for w in out]
 

@@ -146,8 +146,11 @@ def _gru_loop(gates, h, a, hh, hh_2, h_in, W, b_hn) -> None:
     """engine/gru.py's forward loop for the defaults (reset after W_hn), both directions a call."""
     T, GH = gates.shape[0], gates.shape[-1]
     H = GH // 3
-    rz, r, n = ([gates[s, ..., lo:hi] for s in range(T)] for lo, hi in ((0, 2 * H), (0, H), (2 * H, GH)))  # fmt: skip
-    z = [gates[s, ..., H : 2 * H] for s in range(T)]
+
+    def steps(lo: int, hi: int) -> list[np.ndarray]:  # columns lo:hi of every step's gates
+        return [gates[s, ..., lo:hi] for s in range(T)]
+
+    rz, r, z, n = steps(0, 2 * H), steps(0, H), steps(H, 2 * H), steps(2 * H, GH)
     hh_rz, hh_n = hh[..., : 2 * H], hh[..., 2 * H :]
     ra = np.empty(h.shape[1:], dtype=gates.dtype)
     for s in range(T):

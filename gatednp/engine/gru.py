@@ -21,7 +21,7 @@ from functools import partial
 
 import numpy as np
 
-from ..activations import Activation, activation_functions
+from ..activations import Activation, activation_functions, clip_
 from ..gru import ACTIVATIONS
 from ..module import Weights
 from ..packing import row_views, step_views
@@ -150,8 +150,7 @@ def _forward_loop(
             np.matmul(h_prev[t], W_hrz.T, out=hh_rz[t])  # W_hn waits for r_t
         r_z[t] += hh_rz[t]
         if clip is not None:
-            np.less_equal(np.abs(r_z[t]), clip, out=kept_rz[t])
-            np.clip(r_z[t], -clip, clip, out=r_z[t])
+            clip_(r_z[t], clip, kept_rz[t], hh_rz[t])  # hh_rz[t] is used up
         σ_(r_z[t])  # σ in place
         if reset_after:
             # a_t = W_hn h_{t-1} + b_hn;  n_t = tanh(W_in x_t + b_in + r_t ⊙ a_t)
@@ -166,8 +165,7 @@ def _forward_loop(
             np.multiply(r[t], h_prev[t], out=a_t[t])
             n_[t] += np.matmul(a_t[t], W_hn.T, out=hh_n[t])
         if clip is not None:
-            np.less_equal(np.abs(n_[t]), clip, out=kept_n[t])
-            np.clip(n_[t], -clip, clip, out=n_[t])
+            clip_(n_[t], clip, kept_n[t], ra[t])
         φ_(n_[t])  # φ = tanh in place, by default
         # h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t-1}, computed as n_t + z_t ⊙ (h_{t-1} − n_t)
         np.subtract(h_prev[t], n_[t], out=h_cur[t])

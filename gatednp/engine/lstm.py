@@ -28,7 +28,7 @@ from functools import partial
 
 import numpy as np
 
-from ..activations import sigmoid_, tanh
+from ..activations import clip_, sigmoid_, tanh
 from ..lstm import gate_names
 from ..module import Weights
 from ..packing import row_views, step_views
@@ -149,8 +149,7 @@ def _forward_loop(
         if p_f is not None:
             f[t] += np.multiply(p_f, c_prev[t], out=ig[t])
         if clip is not None:  # remember where the inputs are inside the bounds, then cut
-            np.less_equal(np.abs(sig[t]), clip, out=kept_sig[t])
-            np.clip(sig[t], -clip, clip, out=sig[t])
+            clip_(sig[t], clip, kept_sig[t], hh[t][:, : sig[t].shape[1]])  # hh[t] is free now
         # i_t, f_t, o_t = σ(…);  g_t = tanh(…) = 2σ(2·…) − 1, so one σ covers the block
         if fused:
             g[t] *= 2
@@ -172,8 +171,7 @@ def _forward_loop(
         if p_o is not None:  # o_t = σ(… + p_o ⊙ c_t)
             o[t] += np.multiply(p_o, c_cur[t], out=ig[t])
             if clip is not None:
-                np.less_equal(np.abs(o[t]), clip, out=kept_o[t])
-                np.clip(o[t], -clip, clip, out=o[t])
+                clip_(o[t], clip, kept_o[t], ig[t])
             σ.apply_(o[t])
         # m_t = o_t ⊙ ψ(c_t);  h_t = m_t, or W_hr m_t  (ψ = tanh by default)
         if ψ.name == "tanh":
@@ -255,9 +253,8 @@ def backward(
         w.bias_hh.grad += db
     if W_hr is not None:
         w.weight_hr.grad += dh.reshape(T * B, P).T @ cache.m.reshape(T * B, H)
-    if (
-        peephole_arrays(w) is not None
-    ):  # dp_i = Σ di ⊙ c_{t-1},  dp_f = Σ df ⊙ c_{t-1},  dp_o = Σ do ⊙ c_t
+    # dp_i = Σ di ⊙ c_{t-1},  dp_f = Σ df ⊙ c_{t-1},  dp_o = Σ do ⊙ c_t
+    if peephole_arrays(w) is not None:
         d = split_gates(dgates, cache.options)
         for p, g, c_seen in (
             (w.weight_ci, "i", c_prev),

@@ -14,7 +14,7 @@ from functools import partial
 
 import numpy as np
 
-from ..activations import Activation, activation_functions, tanh
+from ..activations import Activation, activation_functions, clip_, tanh
 from ..module import Weights
 from ..packing import row_views, step_views
 from ..threads import matmul_rows, split_rows
@@ -95,8 +95,7 @@ def _forward_loop(a, h, kept, *, W_hh, φ, clip, reverse, batch_sizes) -> None:
         np.matmul(h_prev[t], W_hh.T, out=hh[t])
         a_t[t] += hh[t]
         if clip is not None:  # ONNX's clip: φ's input cut to [−clip, clip], where noted
-            np.less_equal(np.abs(a_t[t]), clip, out=kept_t[t])
-            np.clip(a_t[t], -clip, clip, out=a_t[t])
+            clip_(a_t[t], clip, kept_t[t], hh[t])
         if φ.name == "tanh":
             tanh(a_t[t], out=h_cur[t])
         elif φ.name == "relu":

@@ -38,6 +38,14 @@ def _pyplot():
     return plt
 
 
+def _save(fig, path: str) -> str:
+    """Lay out, write and close a figure; returns its path."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
+    return path
+
+
 def _smooth(values: np.ndarray, window: int) -> np.ndarray:
     """Running mean over `window` steps (shorter at the start)."""
     c = np.cumsum(np.insert(values, 0, 0.0))
@@ -71,10 +79,7 @@ def loss_curves(
     ax.set(yscale="log", xlabel="step", ylabel=f"training loss (mean of {window} steps)")
     ax.set_title(title)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def gate_heatmaps(
@@ -121,10 +126,7 @@ def gate_heatmaps(
         fig.colorbar(im, ax=ax, pad=0.01, fraction=0.03)
     axes[-1].set_xlabel("time step")
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def gradient_norms(
@@ -149,10 +151,7 @@ def gradient_norms(
     ax.set_ylabel(ylabel or "mean ‖∂L/∂h_t‖")
     ax.set_title(title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")  # beside the lines
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def check_heatmap(report, path: str, *, title: str = "") -> str:
@@ -185,10 +184,7 @@ def check_heatmap(report, path: str, *, title: str = "") -> str:
     ax.set_xlabel("time step")
     fig.colorbar(im, ax=ax, pad=0.01, fraction=0.05, label="log10 relative error")
     ax.set_title(title or ("all gradients agree" if report.ok else "gradient check failed"))
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def lines(
@@ -228,10 +224,7 @@ def lines(
     ax.set(xlabel=xlabel, ylabel=ylabel, yscale="log" if log else "linear")
     ax.set_title(title)
     ax.legend(fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def box_plots(
@@ -260,7 +253,4 @@ def box_plots(
             ax.plot(k + jitter, v, ".", color="C0", alpha=0.6)
         ax.set(ylabel=ylabel, yscale="log" if (log or {}).get(ylabel) else "linear")
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)

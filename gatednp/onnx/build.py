@@ -136,8 +136,6 @@ class RecurrentNode:
         coupled = self.options.get("forget_gate") == "coupled"
 
         def torch_order(w: np.ndarray) -> np.ndarray:
-            if cell == "rnn":
-                return w
             w = convert_gates(w, "onnx", "torch", cell=cell)
             if coupled:  # f = 1 − i: the forget rows are not used
                 i, _, g, o = np.split(w, 4)

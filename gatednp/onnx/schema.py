@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..activations import ONNX_ACTIVATIONS as FUNCTIONS  # name: (α default, β default, f, f')
+from ..gates import CANONICAL
 from ..recurrent import GRU, LSTM, RNN
 
 __all__ = [
@@ -26,7 +27,7 @@ EXTRA = 'pip install "gatednp[onnx]"'
 
 OPS = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}  # kind name -> ONNX op_type
 LAYERS = {"LSTM": LSTM, "GRU": GRU, "RNN": RNN}
-GATES = {"LSTM": 4, "GRU": 3, "RNN": 1}
+GATES = {cell.upper(): len(order) for cell, order in CANONICAL.items()}  # blocks per operator
 DEFAULT_ACTIVATIONS = {
     "LSTM": ("sigmoid", "tanh", "tanh"),
     "GRU": ("sigmoid", "tanh"),

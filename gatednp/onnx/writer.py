@@ -305,8 +305,6 @@ def onnx_weights(layer: RNNBase, l: int) -> dict[str, np.ndarray]:
              ("weight_ih", "weight_hh", "bias_ih", "bias_hh") if hasattr(layer, f"{name}_l{l}{suffix}")}  # fmt: skip
 
         def onnx_order(w: np.ndarray) -> np.ndarray:
-            if cell == "rnn":
-                return w
             if cell == "lstm" and "f" not in gates:  # coupled: f = σ(−a_i) = 1 − i
                 blocks = dict(zip(gates, np.split(w, len(gates))))
                 w = np.concatenate([blocks["i"], -blocks["i"], blocks["g"], blocks["o"]])
