@@ -31,19 +31,25 @@ def test_the_help_says_the_defaults(argv, capsys):
 
 
 def test_a_study_runs_reports_and_its_rerun_runs_nothing(tmp_path, capsys):
-    assert study(tmp_path, "--plot", str(tmp_path / "plots")) == 0
+    assert study(tmp_path) == 0
     out = capsys.readouterr().out
     assert "4 runs (2 variants × 1 tasks × 2 seeds), 0 already" in out
     assert "[4/4] sine" in out and "Welch p vs V" in out
     progress = [line for line in out.splitlines() if line.startswith("[")]
     assert len(progress) == 4 and all("runs/min  ETA" in line for line in progress)
-    assert (tmp_path / "plots" / "study-variants-sine.png").stat().st_size > 0
     rows = [line.split() for line in out.splitlines() if line.startswith("sine ")]
     assert [row[1] for row in rows] == ["V", "RNN"] and all(row[2] == "2" for row in rows)
     assert study(tmp_path) == 0
     again = capsys.readouterr().out
     assert "4 already" in again and "0 to run" in again and "[1/4]" not in again
     assert [line.split() for line in again.splitlines() if line.startswith("sine ")] == rows
+
+
+def test_plot_draws_the_box_plots_of_each_task(tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+    assert study(tmp_path, "--seeds", "1", "--plot", str(tmp_path / "plots")) == 0
+    assert "study-variants-sine.png" in capsys.readouterr().out
+    assert (tmp_path / "plots" / "study-variants-sine.png").stat().st_size > 0
 
 
 def test_without_matplotlib_the_numbers_still_print(tmp_path, capsys, monkeypatch):
