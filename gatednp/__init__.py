@@ -5,6 +5,7 @@ sequence loops in engine/, torch's layers in recurrent.py and the cells in cells
 """
 
 from . import onnx as onnx  # gn.onnx.export / gn.onnx.load; the onnx package only when called
+from . import workspace as workspace  # gn.workspace.set_limit / clear / info: reused buffers
 from .cells import GRUCell, LSTMCell, RNNCell
 from .checkpoint import load, save
 from .data import (

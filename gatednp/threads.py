@@ -39,6 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import workspace
+
 __all__ = [
     "get_num_threads", "set_num_threads", "split_rows", "matmul_rows", "set_blas_threads"
 ]  # fmt: skip
@@ -234,7 +236,7 @@ def matmul_rows(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> 
     M, K = a.shape
     N = b.shape[1]
     if out is None:
-        out = np.empty((M, N), dtype=np.result_type(a, b))
+        out = workspace.empty((M, N), np.result_type(a, b))
     n = min(_num_threads, M * K * N // MIN_BLOCK_MACS) if _num_threads > 1 else 1
 
     def block(lo: int, hi: int) -> None:

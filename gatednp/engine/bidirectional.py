@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import workspace
 from ..activations import sigmoid_, tanh
 from ..module import Weights
 from ..threads import get_num_threads
@@ -75,23 +76,23 @@ def forward(
     T, B, _ = x.shape
     GH, H = ws[0].weight_hh.data.shape
     # Input projections, each direction in its loop order: direction 1 reads x reversed
-    gates = np.empty((T, B, 2, GH), dtype=x.dtype)  # [s, :, d]: direction d's step s
+    gates = workspace.empty((T, B, 2, GH), dtype=x.dtype)  # [s, :, d]: direction d's step s
     g2 = gates.reshape(T * B, 2, GH)
     np.matmul(x.reshape(T * B, -1), ws[0].weight_ih.data.T, out=g2[:, 0])
     x_rev = np.ascontiguousarray(x[::-1]).reshape(T * B, -1)
     np.matmul(x_rev, ws[1].weight_ih.data.T, out=g2[:, 1])
     W = np.stack([w.weight_hh.data.T for w in ws])  # (2, H, G·H)
-    h = np.empty((T + 1, B, 2, H), dtype=x.dtype)  # loop order: h[s] is before step s
+    h = workspace.empty((T + 1, B, 2, H), dtype=x.dtype)  # loop order: h[s] is before step s
     h[0] = np.stack([s[0] for s in states], axis=1)
-    hh = np.empty((B, 2, GH), dtype=x.dtype)  # h_{s-1} W_hhᵀ of both directions
+    hh = workspace.empty((B, 2, GH), dtype=x.dtype)  # h_{s-1} W_hhᵀ of both directions
     hh_2, h_in = hh.transpose(1, 0, 2), [h[s].transpose(1, 0, 2) for s in range(T)]
     bias = ws[0].bias_ih is not None
     if kind == "lstm":
         if bias:
             gates += np.stack([w.bias_ih.data + w.bias_hh.data for w in ws])
-        c = np.empty((T + 1, B, 2, H), dtype=x.dtype)
+        c = workspace.empty((T + 1, B, 2, H), dtype=x.dtype)
         c[0] = np.stack([s[1] for s in states], axis=1)
-        tanh_c = np.empty((T, B, 2, H), dtype=x.dtype)
+        tanh_c = workspace.empty((T, B, 2, H), dtype=x.dtype)
         _lstm_loop(gates, h, c, tanh_c, hh, hh_2, h_in, W)
         arrays = {"h": h, "c": c, "gates": gates, "tanh_c": tanh_c}
     else:
@@ -103,7 +104,7 @@ def forward(
             b_ih[:, : 2 * H] += b_hh[:, : 2 * H]
             gates += b_ih
             b_hn = b_hh[:, 2 * H :]
-        a = np.empty((T, B, 2, H), dtype=x.dtype)
+        a = workspace.empty((T, B, 2, H), dtype=x.dtype)
         _gru_loop(gates, h, a, hh, hh_2, h_in, W, b_hn)
         arrays = {"h": h, "gates": gates, "a": a}
 
@@ -127,7 +128,7 @@ def _lstm_loop(gates, h, c, tanh_c, hh, hh_2, h_in, W) -> None:
     T, GH = gates.shape[0], gates.shape[-1]
     H = GH // 4
     i, f, g, o = ([gates[s, ..., k * H : (k + 1) * H] for s in range(T)] for k in range(4))
-    ig = np.empty(c.shape[1:], dtype=gates.dtype)
+    ig = workspace.empty(c.shape[1:], dtype=gates.dtype)
     for s in range(T):
         np.matmul(h_in[s], W, out=hh_2)
         gates[s] += hh
@@ -152,7 +153,7 @@ def _gru_loop(gates, h, a, hh, hh_2, h_in, W, b_hn) -> None:
 
     rz, r, z, n = steps(0, 2 * H), steps(0, H), steps(H, 2 * H), steps(2 * H, GH)
     hh_rz, hh_n = hh[..., : 2 * H], hh[..., 2 * H :]
-    ra = np.empty(h.shape[1:], dtype=gates.dtype)
+    ra = workspace.empty(h.shape[1:], dtype=gates.dtype)
     for s in range(T):
         np.matmul(h_in[s], W, out=hh_2)
         rz[s] += hh_rz  # r_t, z_t = σ(input part + h_{t-1} W_h(rz)ᵀ)

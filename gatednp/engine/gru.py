@@ -21,6 +21,7 @@ from functools import partial
 
 import numpy as np
 
+from .. import workspace
 from ..activations import Activation, activation_functions, clip_
 from ..gru import ACTIVATIONS
 from ..module import Weights
@@ -89,7 +90,7 @@ def forward(
 
     # Input projections of all steps in one GEMM; b_hr and b_hz join them, and so does b_hn
     # when r acts before W_hn; after it, b_hn is multiplied by r_t and added to a_t in the loop
-    gates = np.empty((T, B, 3 * H), dtype=x.dtype)  # (T, B, 3H): [r|z|n]
+    gates = workspace.empty((T, B, 3 * H), dtype=x.dtype)  # (T, B, 3H): [r|z|n]
     matmul_rows(x.reshape(T * B, x.shape[2]), W_ih.T, out=gates.reshape(T * B, 3 * H))
     b_hn = None
     if w.bias_ih is not None:  # one pass over the big buffer: [b_ir + b_hr | b_iz + b_hz | b_in]
@@ -99,8 +100,8 @@ def forward(
             b_hn = b_hh[2 * H :]
         else:
             gates += b_ih + b_hh
-    h = np.empty((T + 1, B, H), dtype=x.dtype)
-    a = np.empty((T, B, H), dtype=x.dtype)
+    h = workspace.empty((T + 1, B, H), dtype=x.dtype)
+    a = workspace.empty((T, B, H), dtype=x.dtype)
     h[T if reverse else 0] = state[0]
 
     σ, φ = acts or activation_functions(None, None, None, ACTIVATIONS)
@@ -133,11 +134,11 @@ def _forward_loop(
     cur, prev = (slice(0, T), slice(1, T + 1)) if reverse else (slice(1, T + 1), slice(0, T))
     h_prev, h_cur, a_t = step_views(h[prev], bs), step_views(h[cur], bs), step_views(a, bs)
     r_z, r, z, n_ = (step_views(v, bs) for v in (gates[..., : 2 * H], *_split(gates)))
-    hh_buf = np.empty((B, 3 * H), dtype=gates.dtype)  # scratch: h_{t-1} W_hhᵀ
+    hh_buf = workspace.empty((B, 3 * H), dtype=gates.dtype)  # scratch: h_{t-1} W_hhᵀ
     hh, hh_rz, hh_n = (
         row_views(v, T, bs) for v in (hh_buf, hh_buf[:, : 2 * H], hh_buf[:, 2 * H :])
     )
-    ra = row_views(np.empty((B, H), dtype=gates.dtype), T, bs)  # scratch: r_t ⊙ a_t
+    ra = row_views(workspace.empty((B, H), dtype=gates.dtype), T, bs)  # scratch: r_t ⊙ a_t
     W_hrz, W_hn = W_hh[: 2 * H], W_hh[2 * H :]
     if clip is not None:  # ONNX's clip: each gate's input cut to [−clip, clip], where noted
         kept_rz, kept_n = (step_views(v, bs) for v in (kept[..., : 2 * H], kept[..., 2 * H :]))
@@ -194,9 +195,13 @@ def backward(
 
     # The input side [dr|dz|dn] is written over the step's [r|z|n] once they are used (the
     # block stays in cache, no second buffer of that size); the recurrent side [dr|dz|da] goes
-    # to its own buffer. Rows past a sequence's end stay zero in both (forward zeroed the gates)
+    # to its own buffer, whose every row the loop writes but those past a sequence's end, which
+    # stay zero in both (forward zeroed the gates; the recurrent side is zeroed only then)
     dgates_ih = gates  # (T, B, 3H): [dr|dz|dn]
-    dgates_hh = np.zeros_like(gates) if cache.reset_after else None  # (T, B, 3H): [dr|dz|da]
+    dgates_hh = None  # (T, B, 3H): [dr|dz|da]
+    if cache.reset_after:
+        new = workspace.empty if cache.batch_sizes is None else workspace.zeros
+        dgates_hh = new(gates.shape, gates.dtype)
     dh_0 = np.array(dstate[0], dtype=x.dtype)  # (B, H): dh_n, run back to dh_0
 
     few_calls = cache.reset_after and cache.acts is None and cache.kept is None
@@ -260,7 +265,9 @@ def _backward_loop(
         dgates_hh_t = step_views(dgates_hh, bs)
     dy, a, h_prev_t = (step_views(v, bs) for v in (dy, a, h_prev))
     dh_next = row_views(dh_0, T, bs)
-    dh, dhz, one_z, s = (row_views(np.empty((B, H), dtype=gates.dtype), T, bs) for _ in range(4))
+    dh, dhz, one_z, s = (
+        row_views(workspace.empty((B, H), dtype=gates.dtype), T, bs) for _ in range(4)
+    )
     W_hrz, W_hn = W_hh[: 2 * H], W_hh[2 * H :]
     σ, φ = acts or (None, None)  # None: σ' = σ(1 − σ) and tanh' = 1 − tanh², in place
     # With clip, each gate's gradient is 0 where its input was cut, as soon as it is computed
@@ -329,9 +336,11 @@ def _local_derivatives(
     past a sequence's end get zero factors (their zeroed gates would give n's factor 1).
     """
     r, z, n = _split(gates)
-    r_kept, z_kept = r.copy(), z.copy()
-    s = np.subtract(h_prev, n)  # (h_{t-1} − n) ⊙ z(1 − z) over z
-    t = np.multiply(z, z)
+    r_kept, z_kept, s, t = (workspace.empty(r.shape, r.dtype) for _ in range(4))
+    np.copyto(r_kept, r)
+    np.copyto(z_kept, z)
+    np.subtract(h_prev, n, out=s)  # (h_{t-1} − n) ⊙ z(1 − z) over z
+    np.multiply(z, z, out=t)
     np.subtract(z, t, out=t)
     np.multiply(s, t, out=z)
     np.multiply(n, n, out=s)  # (1 − z) ⊙ (1 − n²) over n
@@ -363,7 +372,10 @@ def _backward_loop_few_calls(
     dr_dz_hh, da = (step_views(v, bs) for v in (dgates_hh[..., : 2 * H], dgates_hh[..., 2 * H :]))
     dgates_hh_t, dy, r, z = (step_views(v, bs) for v in (dgates_hh, dy, r, z))
     dh_next = row_views(dh_0, T, bs)
-    dh_buf, dhz_buf = np.empty_like(dh_0), np.empty_like(dh_0)
+    dh_buf, dhz_buf = (
+        workspace.empty(dh_0.shape, dh_0.dtype),
+        workspace.empty(dh_0.shape, dh_0.dtype),
+    )
     dh, dh_2, dhz = (row_views(v, T, bs) for v in (dh_buf, dh_buf[:, None, :], dhz_buf))
 
     for t in range(T) if reverse else range(T - 1, -1, -1):

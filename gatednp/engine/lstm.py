@@ -14,6 +14,9 @@ is how it is arranged for NumPy (T steps, B batch, G gates of H units, P = H or 
   vectorised passes, and the loop makes seven NumPy calls a step instead of about twenty: at
   such sizes the per-call cost dominates (training step: tiny 0.72–0.75×, stream 500×1×8×64
   0.75–0.78×, B = 4 0.80–0.92× the in-place loop's time; from ~3 MB of gates 1.04–1.14×);
+- the (T, B, ·) buffers come from workspace.py, which hands a buffer out again once nothing
+  holds it: a fresh large array is pages the system must fault in at every call (a training
+  step of 100×64×2×64 made ~2,400 page faults; with reuse none);
 - the loops take any block of batch rows (rows never meet inside a layer): with
   `gn.set_num_threads(n)` the batch is split over n threads (threads.split_rows);
 - other activations than σ, tanh, tanh (activations.py) take a general path in the same loops:
@@ -28,6 +31,7 @@ from functools import partial
 
 import numpy as np
 
+from .. import workspace
 from ..activations import clip_, sigmoid_, tanh
 from ..lstm import gate_names
 from ..module import Weights
@@ -77,14 +81,14 @@ def forward(
     W_hr = None if w.weight_hr is None else w.weight_hr.data
 
     # Input projections of all steps in one GEMM: gates_t = x_t W_ihᵀ + b_ih + b_hh
-    gates = np.empty((T, B, GH), dtype=x.dtype)  # (T, B, G·H): [i|f|g|o]
+    gates = workspace.empty((T, B, GH), dtype=x.dtype)  # (T, B, G·H): [i|f|g|o]
     matmul_rows(x.reshape(T * B, x.shape[2]), W_ih.T, out=gates.reshape(T * B, GH))
     if w.bias_ih is not None:
         gates += w.bias_ih.data + w.bias_hh.data  # one pass over the big buffer, not two
-    h = np.empty((T + 1, B, P), dtype=x.dtype)  # states, in the order of the time axis
-    c = np.empty((T + 1, B, H), dtype=x.dtype)
-    tanh_c = np.empty((T, B, H), dtype=x.dtype)
-    m = tanh_c if W_hr is None else np.empty((T, B, H), dtype=x.dtype)
+    h = workspace.empty((T + 1, B, P), dtype=x.dtype)  # states, in the order of the time axis
+    c = workspace.empty((T + 1, B, H), dtype=x.dtype)
+    tanh_c = workspace.empty((T, B, H), dtype=x.dtype)
+    m = tanh_c if W_hr is None else workspace.empty((T, B, H), dtype=x.dtype)
     start = T if reverse else 0
     h[start], c[start] = state
 
@@ -137,8 +141,8 @@ def _forward_loop(
     if clip is not None:
         kept_sig = step_views(kept[..., : GH - H] if late_o else kept, bs)
         kept_o = step_views(kept[..., GH - H :], bs)
-    hh = row_views(np.empty(gates.shape[1:], dtype=gates.dtype), T, bs)  # h_{t-1} W_hhᵀ
-    ig = row_views(np.empty(c.shape[1:], dtype=gates.dtype), T, bs)  # scratch: i_t ⊙ g_t
+    hh = row_views(workspace.empty(gates.shape[1:], dtype=gates.dtype), T, bs)  # h_{t-1} W_hhᵀ
+    ig = row_views(workspace.empty(c.shape[1:], dtype=gates.dtype), T, bs)  # scratch: i_t ⊙ g_t
 
     for t in range(T - 1, -1, -1) if reverse else range(T):
         # Pre-activations: add the recurrent part h_{t-1} W_hhᵀ to the hoisted input part
@@ -221,7 +225,7 @@ def backward(
     # buffer is needed. Rows past a sequence's end were zeroed by forward and stay zero.
     dgates = gates  # (T, B, G·H)
     dh_0, dc_0 = (np.array(d, dtype=x.dtype) for d in dstate)  # (B, P), (B, H): running
-    dh = np.zeros((T if W_hr is not None else 1, B, P), dtype=x.dtype)  # all kept for dW_hr
+    dh = workspace.zeros((T if W_hr is not None else 1, B, P), dtype=x.dtype)  # all kept for dW_hr
 
     plain = W_hr is None and w.weight_ci is None and len(gate_names(**cache.options)) == 4
     plain = plain and cache.options.get("activations") is None and cache.kept is None
@@ -286,9 +290,11 @@ def _backward_loop(
     p_i, p_f, p_o = peepholes or (None, None, None)
     dy, tanh_c, c_prev, dgates_t = (step_views(a, bs) for a in (dy, tanh_c, c_prev, gates))
     dh_t = step_views(dh, bs) if W_hr is not None else row_views(dh[0], T, bs)
-    dm = dh_t if W_hr is None else row_views(np.empty((B, H), dtype=gates.dtype), T, bs)
+    dm = dh_t if W_hr is None else row_views(workspace.empty((B, H), dtype=gates.dtype), T, bs)
     dh_next, dc_next = row_views(dh_0, T, bs), row_views(dc_0, T, bs)
-    dc, dm_o, dc_i, s = (row_views(np.empty((B, H), dtype=gates.dtype), T, bs) for _ in range(4))
+    dc, dm_o, dc_i, s = (
+        row_views(workspace.empty((B, H), dtype=gates.dtype), T, bs) for _ in range(4)
+    )
     coupled = options["forget_gate"] == "coupled"  # f_t = 1 − i_t
     σ, φ, ψ = cell_activations(options)
     fast = options.get("activations") is None  # σ' = σ(1 − σ), tanh' = 1 − tanh², in place

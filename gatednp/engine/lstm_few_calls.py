@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import workspace
 from ..packing import row_views, step_views
 
 __all__ = ["local_derivatives", "backward_loop_few_calls"]
@@ -27,11 +28,13 @@ def local_derivatives(
     """
     H = gates.shape[-1] // 4
     i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))  # [i|f|g|o]
-    dc_factor = np.multiply(tanh_c, tanh_c)  # 1 − tanh²(c), times o
+    scratch = (workspace.empty(tanh_c.shape, tanh_c.dtype) for _ in range(3))
+    dc_factor, f_kept, s = scratch
+    np.multiply(tanh_c, tanh_c, out=dc_factor)  # 1 − tanh²(c), times o
     np.subtract(1, dc_factor, out=dc_factor)
     dc_factor *= o
-    f_kept = f.copy()
-    s = np.multiply(o, o)  # o(1 − o) = o − o², times tanh(c)
+    np.copyto(f_kept, f)
+    np.multiply(o, o, out=s)  # o(1 − o) = o − o², times tanh(c)
     np.subtract(o, s, out=o)
     o *= tanh_c
     np.multiply(g, g, out=s)  # i(1 − g²) into s; g ⊙ i(1 − i) over i
@@ -60,7 +63,7 @@ def backward_loop_few_calls(
     o, dgates_t = step_views(gates[..., 3 * H :], bs), step_views(gates, bs)
     dy, dc_factor, f = (step_views(a, bs) for a in (dy, dc_factor, f))
     dh_next, dc_next = row_views(dh_0, T, bs), row_views(dc_0, T, bs)
-    dh, dc_buf = np.empty_like(dh_0), np.empty_like(dc_0)
+    dh, dc_buf = workspace.empty(dh_0.shape, dh_0.dtype), workspace.empty(dc_0.shape, dc_0.dtype)
     dh, dc, dc_3 = (row_views(a, T, bs) for a in (dh, dc_buf, dc_buf[:, None, :]))
 
     for t in range(T) if reverse else range(T - 1, -1, -1):

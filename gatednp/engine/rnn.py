@@ -14,6 +14,7 @@ from functools import partial
 
 import numpy as np
 
+from .. import workspace
 from ..activations import Activation, activation_functions, clip_, tanh
 from ..module import Weights
 from ..packing import row_views, step_views
@@ -64,11 +65,11 @@ def forward(
     H = W_hh.shape[0]
 
     # Input part of every pre-activation in one GEMM: a_t = x_t W_ihᵀ + b_ih + b_hh
-    a = np.empty((T, B, H), dtype=x.dtype)
+    a = workspace.empty((T, B, H), dtype=x.dtype)
     matmul_rows(x.reshape(T * B, x.shape[2]), W_ih.T, out=a.reshape(T * B, H))
     if w.bias_ih is not None:
         a += w.bias_ih.data + w.bias_hh.data
-    h = np.empty((T + 1, B, H), dtype=x.dtype)
+    h = workspace.empty((T + 1, B, H), dtype=x.dtype)
     h[T if reverse else 0] = state[0]
 
     loop = partial(_forward_loop, W_hh=W_hh, φ=φ, clip=clip, reverse=reverse)
@@ -88,7 +89,7 @@ def _forward_loop(a, h, kept, *, W_hh, φ, clip, reverse, batch_sizes) -> None:
     cur, prev = (slice(0, T), slice(1, T + 1)) if reverse else (slice(1, T + 1), slice(0, T))
     h_prev, h_cur, a_t = (step_views(v, batch_sizes) for v in (h[prev], h[cur], a))
     kept_t = None if kept is None else step_views(kept, batch_sizes)
-    hh = row_views(np.empty(a.shape[1:], dtype=a.dtype), T, batch_sizes)  # h_{t-1} W_hhᵀ
+    hh = row_views(workspace.empty(a.shape[1:], dtype=a.dtype), T, batch_sizes)  # h_{t-1} W_hhᵀ
 
     for t in range(T - 1, -1, -1) if reverse else range(T):
         # h_t = φ(a_t), a_t = hoisted input part + h_{t-1} W_hhᵀ
@@ -121,7 +122,7 @@ def backward(
     h_prev, h_t = (h[1:], h[:-1]) if cache.reverse else (h[:-1], h[1:])  # (T, B, H) each
 
     # Local derivative φ'(a_t) of every step at once, read off h_t; the loop multiplies by dh_t
-    da = np.empty_like(h_t)  # (T, B, H)
+    da = workspace.empty(h_t.shape, h_t.dtype)  # (T, B, H)
     if cache.φ.name == "tanh":
         np.multiply(h_t, h_t, out=da)
         np.subtract(1, da, out=da)  # 1 − h_t²
