@@ -4,18 +4,23 @@ Both are a large share of a forward step (five of them per LSTM unit), so each u
 formulation measured on the CPUs we benchmark (benchmarks/README.md), switching on the dtype and
 the block size; the small-block path is the plain library call, whose fixed cost is lowest.
 
-- σ: `scipy.special.expit`, or, for float32 blocks of at least 2048 elements,
-  `1 / (1 + e⁻ˣ)` from NumPy's vectorised float32 `exp` (1.8 ns per element against expit's 4.1
-  here). e⁻ˣ overflows to inf for x < −88.7 and then σ = 1/inf = 0, the right limit: that
-  overflow is expected and silenced. Relative error a few ulps everywhere, like expit's
-  (tests/test_activations.py). NumPy's float64 `exp` is not vectorised on AVX2, so float64
-  keeps expit (the exp form measured within 6 % of it).
-- tanh: NumPy's `tanh`, or, for float64 blocks of at least 1024 elements,
-  `1 − 2 / (1 + e²ˣ)` (6 ns per element against 13 ns for NumPy's scalar float64 tanh). This form
-  is accurate to a few ulps of 1 in absolute terms (≤ 4.5e-16), not relative to tanh(x) near 0.
-  That is no loss here: the argument is a GEMM output whose own rounding error is absolute, of
-  order ε·Σ|wᵢxᵢ|, so digits of tanh(x) below ε carry no information. float32 keeps NumPy's
-  tanh, which is vectorised and accurate to ulps.
+- With NumPy's SIMD tanh (NumPy 2.x on AVX2 / AVX-512 CPUs: `SIMD_TANH`, read from
+  numpy.lib.introspect), np.tanh is the fastest transcendental here (float32 0.2 ns, float64
+  0.8 ns per element, against expit's 2.5 and 3.8), so it carries both:
+  tanh is NumPy's; σ(x) = ½ tanh(½x) + ½ for blocks of at least `SIGMOID_TANH_MIN`
+  elements (expit below: one call is cheaper there), and the LSTM's whole [i|f|g|o] block is
+  activated in four calls (`lstm_block`). The tanh form of σ is accurate to a few ulps of 1 in
+  absolute terms (≤ 1 ulp measured over every binade), a few ulps relative where σ ≥ ¼; a σ
+  below ~ε comes out as 0 or a multiple of ε/2 instead of its tiny value. That is no loss: the
+  argument is a GEMM output whose own rounding error is absolute, of order ε·Σ|wᵢxᵢ|, and a
+  gate that small multiplies its operand down to below that operand's rounding error anyway.
+- Without it (older NumPy, or a CPU NumPy has no SIMD tanh for), σ is `scipy.special.expit`,
+  or, for float32 blocks of at least 2048 elements, `1 / (1 + e⁻ˣ)` from NumPy's vectorised
+  float32 `exp` (e⁻ˣ overflows to inf for x < −88.7 and then σ = 1/inf = 0, the right limit:
+  that overflow is expected and silenced); tanh is NumPy's, or, for float64 blocks of at least
+  1024 elements, `1 − 2 / (1 + e²ˣ)`, accurate to a few ulps of 1 in absolute terms (≤ 4.5e-16),
+  by the same argument as above.
+Every path is tested on every machine (tests/test_activations.py switches SIMD_TANH).
 """
 
 from __future__ import annotations
@@ -28,17 +33,42 @@ import numpy as np
 from scipy.special import expit
 
 __all__ = [
-    "sigmoid_", "tanh", "tanh_", "ONNX_ACTIVATIONS", "Activation", "canonical",
+    "sigmoid_", "tanh", "tanh_", "lstm_block", "ONNX_ACTIVATIONS", "Activation", "canonical",
     "check_activations", "activation_functions", "Clip", "clip_", "check_clip",
 ]  # fmt: skip
 
-SIGMOID_EXP_MIN = 2048  # float32 blocks at least this large use 1 / (1 + e⁻ˣ)
-TANH_EXP_MIN = 1024  # float64 blocks at least this large use 1 − 2 / (1 + e²ˣ)
+SIGMOID_EXP_MIN = 2048  # float32 blocks at least this large use 1 / (1 + e⁻ˣ) (no SIMD tanh)
+TANH_EXP_MIN = 1024  # float64 blocks at least this large use 1 − 2 / (1 + e²ˣ) (no SIMD tanh)
+# With NumPy's SIMD tanh, blocks at least this large use σ(x) = ½ tanh(½x) + ½ (measured here,
+# AVX-512, NumPy 2.4, µs for σ over 1024 / 4096 elements: float32 expit 3.0 / 10.8, the exp form
+# 2.2 / 3.8, the tanh form 2.4 / 3.1; float64 expit 4.2 / 15.8, exp 2.8 / 6.6, tanh form 2.7 / 5.7)
+SIGMOID_TANH_MIN = {np.float32: 1024, np.float64: 512}
+
+
+def _simd_tanh(dtype: type) -> bool:
+    """Whether NumPy's tanh runs with SIMD on this CPU for `dtype` (numpy.lib.introspect, NumPy
+    2.x); then np.tanh is the fastest tanh and the base of the fastest σ."""
+    try:
+        from numpy.lib.introspect import opt_func_info
+
+        current = opt_func_info(func_name="^tanh$")["tanh"][np.dtype(dtype).char * 2]["current"]
+    except (ImportError, KeyError, TypeError):
+        return False
+    return bool(current) and "baseline" not in current
+
+
+SIMD_TANH = {dtype: _simd_tanh(dtype) for dtype in (np.float32, np.float64)}
 
 
 def sigmoid_(x: np.ndarray) -> np.ndarray:
     """σ(x) = 1 / (1 + e⁻ˣ), in place; returns `x`."""
-    if x.dtype != np.float32 or x.size < SIGMOID_EXP_MIN:
+    kind = x.dtype.type
+    if SIMD_TANH.get(kind) and x.size >= SIGMOID_TANH_MIN[kind]:
+        np.multiply(x, 0.5, out=x)  # ½ and ½ are exact: the error is tanh's, a few ulps of 1
+        np.tanh(x, out=x)
+        np.multiply(x, 0.5, out=x)
+        return np.add(x, 0.5, out=x)
+    if kind != np.float32 or x.size < SIGMOID_EXP_MIN:
         return expit(x, out=x)
     np.negative(x, out=x)
     with np.errstate(over="ignore"):  # e⁻ˣ = inf for x < −88.7: σ = 1/inf = 0
@@ -49,7 +79,7 @@ def sigmoid_(x: np.ndarray) -> np.ndarray:
 
 def tanh(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     """tanh(x) written into `out` (which may be `x`); returns `out`."""
-    if x.dtype != np.float64 or x.size < TANH_EXP_MIN:
+    if x.dtype != np.float64 or x.size < TANH_EXP_MIN or SIMD_TANH[np.float64]:
         return np.tanh(x, out=out)
     with np.errstate(over="ignore"):  # 2x or e²ˣ = inf for x > 354: tanh = 1 − 2/inf = 1
         np.multiply(x, 2, out=out)
@@ -57,6 +87,36 @@ def tanh(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     out += 1
     np.divide(2, out, out=out)
     return np.subtract(1, out, out=out)
+
+
+@lru_cache(maxsize=64)
+def lstm_block(H: int, dtype: type) -> Callable[[np.ndarray], np.ndarray]:
+    """σ on the i, f, o columns of an [i|f|g|o] block (…, 4H) and tanh on its g columns, in
+    place, in the fewest NumPy calls: with NumPy's SIMD tanh, x ← tanh(x ⊙ s) ⊙ s + b with
+    s = ½ and b = ½ on i, f, o (σ(x) = ½ tanh(½x) + ½) and s = 1, b = 0 on g: four calls for
+    the block; else one σ over the block with g through tanh(x) = 2σ(2x) − 1 (four calls and σ)."""
+    if SIMD_TANH.get(np.dtype(dtype).type):
+        scale = np.full(4 * H, 0.5, dtype)
+        scale[2 * H : 3 * H] = 1
+        shift = np.where(scale == 1, 0, 0.5).astype(dtype)
+
+        def block(x: np.ndarray) -> np.ndarray:
+            np.multiply(x, scale, out=x)
+            np.tanh(x, out=x)
+            np.multiply(x, scale, out=x)
+            return np.add(x, shift, out=x)
+
+        return block
+
+    def block(x: np.ndarray) -> np.ndarray:
+        g = x[..., 2 * H : 3 * H]
+        g *= 2
+        sigmoid_(x)
+        g *= 2
+        g -= 1
+        return x
+
+    return block
 
 
 def tanh_(x: np.ndarray) -> np.ndarray:

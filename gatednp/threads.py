@@ -237,7 +237,9 @@ def matmul_rows(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> 
     N = b.shape[1]
     if out is None:
         out = workspace.empty((M, N), np.result_type(a, b))
-    n = min(_num_threads, M * K * N // MIN_BLOCK_MACS) if _num_threads > 1 else 1
+    if _num_threads == 1:  # threads off: one call, nothing to split
+        return np.matmul(a, b, out=out)
+    n = min(_num_threads, M * K * N // MIN_BLOCK_MACS)
 
     def block(lo: int, hi: int) -> None:
         np.matmul(a[lo:hi], b, out=out[lo:hi])

@@ -1,22 +1,34 @@
-"""sigmoid_ and tanh_: expit / NumPy's tanh to rounding (tanh: absolute, for float64), in place, no warnings;
+"""sigmoid_ and tanh_: expit / NumPy's tanh to rounding (absolute for the tanh form of σ and the exp form
+of tanh), on every path whatever this CPU's SIMD; in place, no warnings; lstm_block;
 ONNX's activation table: each function its spec formula, each derivative (read off y) its derivative."""
 
 import numpy as np
 import pytest
 from scipy.special import expit
 
+from gatednp import activations
 from gatednp.activations import (
     ONNX_ACTIVATIONS,
     SIGMOID_EXP_MIN,
+    SIGMOID_TANH_MIN,
     TANH_EXP_MIN,
     Activation,
     canonical,
+    lstm_block,
     sigmoid_,
     tanh,
     tanh_,
 )  # fmt: skip
 
 DTYPES = [np.float32, np.float64]
+
+
+@pytest.fixture(params=[True, False], ids=["simd-tanh", "no-simd-tanh"])
+def simd(request, monkeypatch):
+    """Each path on every machine: as if NumPy's tanh had SIMD on this CPU, and as if not."""
+    for dtype in DTYPES:
+        monkeypatch.setitem(activations.SIMD_TANH, dtype, request.param)
+    return request.param
 
 
 def _whole_range(dtype, size=1 << 16):
@@ -32,21 +44,28 @@ def _whole_range(dtype, size=1 << 16):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", [7, 4096])  # tiny and loop-sized blocks
-def test_sigmoid_equals_expit_to_rounding(dtype, size):
+def test_sigmoid_equals_expit_to_rounding(dtype, size, simd):
+    """expit and the exp form: a few ulps relative. The tanh form ½ tanh(½x) + ½: a few ulps of
+    1 in absolute terms (σ below ~ε rounds to 0 or ε/2: activations.py says why that is no loss),
+    and a few ulps relative wherever σ ≥ 1/4."""
+    eps = np.finfo(dtype).eps
+    tanh_form = simd and size >= SIGMOID_TANH_MIN[dtype]
     x = _whole_range(dtype, size=1 << 16 if size > 1000 else 1 << 10)
     for start in range(0, x.size, size):
         block = x[start : start + size]
         expected = expit(block)
         got = sigmoid_(block.copy())
         assert got.dtype == dtype
-        # a few ulps relative; absolute slack only for subnormal results
-        np.testing.assert_allclose(
-            got, expected, rtol=4 * np.finfo(dtype).eps, atol=np.finfo(dtype).tiny
-        )
+        if tanh_form:
+            np.testing.assert_allclose(got, expected, rtol=4 * eps, atol=2 * eps)
+            big = expected >= 0.25
+            np.testing.assert_allclose(got[big], expected[big], rtol=4 * eps)
+        else:  # a few ulps relative; absolute slack only for subnormal results
+            np.testing.assert_allclose(got, expected, rtol=4 * eps, atol=np.finfo(dtype).tiny)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_sigmoid_is_in_place_bounded_and_monotone(dtype):
+def test_sigmoid_is_in_place_bounded_and_monotone(dtype, simd):
     x = np.sort(_whole_range(dtype))
     y = x.copy()
     assert sigmoid_(y) is y
@@ -55,18 +74,19 @@ def test_sigmoid_is_in_place_bounded_and_monotone(dtype):
     assert y[0] <= np.finfo(dtype).tiny and y[-1] == 1  # σ(-inf): 0 or a subnormal
 
 
-def test_sigmoid_keeps_nan():
-    x = np.full(5000, np.nan, np.float32)
-    assert np.isnan(sigmoid_(x)).all()
+def test_sigmoid_keeps_nan(simd):
+    for dtype in DTYPES:
+        x = np.full(5000, np.nan, dtype)
+        assert np.isnan(sigmoid_(x)).all()
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("size", [7, 4096])  # below and above the exp form's threshold
-def test_tanh_within_a_few_ulps_of_one_of_numpy(dtype, size):
-    """float32 and small blocks are NumPy's tanh exactly; float64 blocks of TANH_EXP_MIN or more
-    use 1 − 2/(1 + e²ˣ), accurate to a few ulps of 1 in absolute terms (activations.py)."""
+def test_tanh_within_a_few_ulps_of_one_of_numpy(dtype, size, simd):
+    """With SIMD tanh, float32 and small blocks NumPy's tanh exactly; else float64 blocks of
+    TANH_EXP_MIN or more use 1 − 2/(1 + e²ˣ), accurate to a few ulps of 1 in absolute terms."""
     x = _whole_range(dtype, size=1 << 16 if size > 1000 else 1 << 10)
-    exact = dtype == np.float32 or size < TANH_EXP_MIN
+    exact = dtype == np.float32 or size < TANH_EXP_MIN or simd
     for start in range(0, x.size, size):
         block = x[start : start + size]
         y = block.copy()
@@ -78,7 +98,8 @@ def test_tanh_within_a_few_ulps_of_one_of_numpy(dtype, size):
             assert np.all(np.abs(y) <= 1)
 
 
-def test_tanh_float64_exp_form_at_the_edges():
+def test_tanh_float64_exp_form_at_the_edges(monkeypatch):
+    monkeypatch.setitem(activations.SIMD_TANH, np.float64, False)  # the exp form on any CPU
     x = np.linspace(-30, 30, TANH_EXP_MIN + 1)
     x[:6] = [np.inf, -np.inf, 0.0, -0.0, 355.0, -1e308]
     x[6] = np.nan
@@ -91,13 +112,26 @@ def test_tanh_float64_exp_form_at_the_edges():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_sigmoid_uses_both_paths(dtype):
-    """Blocks on both sides of SIGMOID_EXP_MIN agree with expit (the test above covers values)."""
-    x = np.random.default_rng(0).uniform(-20, 20, 3 * SIGMOID_EXP_MIN).astype(dtype)
-    for size in (SIGMOID_EXP_MIN - 1, SIGMOID_EXP_MIN, 3 * SIGMOID_EXP_MIN):
-        np.testing.assert_allclose(
-            sigmoid_(x[:size].copy()), expit(x[:size]), rtol=4 * np.finfo(dtype).eps
-        )
+def test_sigmoid_uses_every_path(dtype, simd):
+    """Blocks on both sides of each threshold agree with expit (the tests above cover values)."""
+    n = max(SIGMOID_EXP_MIN, SIGMOID_TANH_MIN[dtype])
+    x = np.random.default_rng(0).uniform(-20, 20, 3 * n).astype(dtype)
+    for size in (SIGMOID_TANH_MIN[dtype] - 1, SIGMOID_EXP_MIN - 1, SIGMOID_EXP_MIN, 3 * n):
+        eps = np.finfo(dtype).eps
+        np.testing.assert_allclose(sigmoid_(x[:size].copy()), expit(x[:size]), 4 * eps, 2 * eps)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lstm_block_is_sigma_on_ifo_and_tanh_on_g(dtype, simd):
+    """Both forms of lstm_block: σ on the i, f, o columns and tanh on g, to rounding."""
+    H, eps = 16, np.finfo(dtype).eps
+    x = np.random.default_rng(1).uniform(-8, 8, (5, 4 * H)).astype(dtype)
+    y = x.copy()
+    assert lstm_block.__wrapped__(H, dtype)(y) is y
+    g = slice(2 * H, 3 * H)
+    np.testing.assert_allclose(y[:, g], np.tanh(x[:, g]), rtol=4 * eps, atol=2 * eps)
+    ifo = np.r_[0 : 2 * H, 3 * H : 4 * H]
+    np.testing.assert_allclose(y[:, ifo], expit(x[:, ifo]), rtol=4 * eps, atol=2 * eps)
 
 
 # -- ONNX's activation table ---------------------------------------------------------------

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import workspace
-from ..activations import sigmoid_, tanh
+from ..activations import lstm_block, sigmoid_, tanh
 from ..module import Weights
 from ..threads import get_num_threads
 from .gru import GRUCache
@@ -129,13 +129,11 @@ def _lstm_loop(gates, h, c, tanh_c, hh, hh_2, h_in, W) -> None:
     H = GH // 4
     i, f, g, o = ([gates[s, ..., k * H : (k + 1) * H] for s in range(T)] for k in range(4))
     ig = workspace.empty(c.shape[1:], dtype=gates.dtype)
+    block = lstm_block(H, gates.dtype.type)  # σ on i, f, o and tanh on g (activations.py)
     for s in range(T):
         np.matmul(h_in[s], W, out=hh_2)
         gates[s] += hh
-        g[s] *= 2  # one σ over [i|f|g|o]: tanh(x) = 2σ(2x) − 1
-        sigmoid_(gates[s])
-        g[s] *= 2
-        g[s] -= 1
+        block(gates[s])
         np.multiply(f[s], c[s], out=c[s + 1])  # c_t = f ⊙ c_{t-1} + i ⊙ g
         np.multiply(i[s], g[s], out=ig)
         c[s + 1] += ig

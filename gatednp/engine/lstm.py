@@ -4,8 +4,8 @@ The math is lstm.py's, step for step (tests/test_engine.py proves the two equal)
 is how it is arranged for NumPy (T steps, B batch, G gates of H units, P = H or proj_size):
 - the input projections of all steps are one GEMM before the forward loop, into a (T, B, G·H)
   buffer; the two biases are summed first, so the buffer is passed over once;
-- in the loop, one σ covers the step's contiguous [i|f|g|o] block (g through
-  tanh(x) = 2σ(2x) − 1), everything is written in place (`out=`), per-step views are built once;
+- in the loop, one tanh covers the step's contiguous [i|f|g|o] block (σ(x) = ½ tanh(½x) + ½:
+  activations.lstm_block), everything is written in place (`out=`), per-step views are built once;
   with peepholes, o waits for the new c and gets its own σ;
 - the backward loop writes [di|df|dg|do] over the step's [i|f|g|o], which it reads for the last
   time there, so the block is worked on while it is in cache and no second (T, B, G·H) buffer
@@ -32,7 +32,7 @@ from functools import partial
 import numpy as np
 
 from .. import workspace
-from ..activations import clip_, sigmoid_, tanh
+from ..activations import clip_, lstm_block, sigmoid_, tanh
 from ..lstm import gate_names
 from ..module import Weights
 from ..packing import row_views, step_views
@@ -136,6 +136,8 @@ def _forward_loop(
     σ, φ, ψ = cell_activations(options)
     # The defaults' one σ over the block (g through tanh(x) = 2σ(2x) − 1); else each on its own
     fused = σ.name == "sigmoid" and φ.name == "tanh"
+    # All four gates with o in the block: σ and tanh over [i|f|g|o] in four calls (activations.py)
+    block = lstm_block(H, gates.dtype.type) if fused and not late_o and GH == 4 * H else None
     own_σ = () if fused else [v for v in (i, f, None if late_o else o) if v is not None]
     clip = options.get("clip")  # ONNX's clip: each gate's input cut to [−clip, clip]
     if clip is not None:
@@ -154,8 +156,11 @@ def _forward_loop(
             f[t] += np.multiply(p_f, c_prev[t], out=ig[t])
         if clip is not None:  # remember where the inputs are inside the bounds, then cut
             clip_(sig[t], clip, kept_sig[t], hh[t][:, : sig[t].shape[1]])  # hh[t] is free now
-        # i_t, f_t, o_t = σ(…);  g_t = tanh(…) = 2σ(2·…) − 1, so one σ covers the block
-        if fused:
+        # i_t, f_t, o_t = σ(…);  g_t = tanh(…): one tanh over the block (σ = ½ tanh(½·) + ½),
+        # or, with peepholes (o later) or no SIMD tanh, one σ (tanh(x) = 2σ(2x) − 1)
+        if block is not None:
+            block(ifgo[t])
+        elif fused:
             g[t] *= 2
             sigmoid_(sig[t])
             g[t] *= 2

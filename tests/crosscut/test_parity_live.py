@@ -94,10 +94,10 @@ def test_layer_matches_torch(kind, dtype, data):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("kind", available(["LSTM", "GRU", "RNN"]))
 def test_fast_paths_match_torch(kind, dtype, threads, monkeypatch):
-    """Blocks large enough for the exp forms of σ and tanh (activations.py), with and without
+    """Blocks large enough for the exp or tanh forms of σ and tanh (activations.py), with and without
     the row-block split (threads.py): the drawn sizes above (1-5) never reach either."""
     from gatednp import threads as gn_threads
-    from gatednp.activations import SIGMOID_EXP_MIN, TANH_EXP_MIN
+    from gatednp.activations import SIGMOID_EXP_MIN, SIGMOID_TANH_MIN, TANH_EXP_MIN
 
     for name in ("MIN_BLOCK_BYTES", "MIN_LOOP_BYTES", "MIN_BLOCK_MACS"):
         monkeypatch.setattr(gn_threads, name, 1)  # split even at this size
@@ -106,7 +106,7 @@ def test_fast_paths_match_torch(kind, dtype, threads, monkeypatch):
     monkeypatch.setattr(gn_threads, "_run", lambda fn, b: (split.append(len(b)), run(fn, b))[1])
 
     T, B, I, H = 12, 32, 6, 64  # B·H = 2048: each gate block is at or above both thresholds
-    assert B * H >= max(SIGMOID_EXP_MIN, TANH_EXP_MIN)
+    assert B * H >= max(SIGMOID_EXP_MIN, TANH_EXP_MIN, *SIGMOID_TANH_MIN.values())
     kwargs = {"input_size": I, "hidden_size": H, "num_layers": 2, "bidirectional": True}
     rng = np.random.default_rng(11)
     reference = torch_module(kind, kwargs, dtype, rng)
