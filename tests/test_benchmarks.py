@@ -86,3 +86,24 @@ def test_plots_of_a_grid_and_growth_run(tmp_path):
     main([*args, "--out", str(tmp_path / "g.json")])
     names = sorted(p.name for p in tmp_path.glob("*.png"))
     assert "g-GRU-float32-infer-floor.png" in names and "g-GRU-float32-infer-growth-T.png" in names
+
+
+def test_parts_smoke_prints_forward_backward_and_inference(capsys):
+    from benchmarks.parts import main as parts_main
+
+    parts_main(["--smoke", "--shapes", "course", "--cells", "GRU", "--dtypes", "float64"])
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| GRU")]
+    assert [r.split(" | ")[3] for r in rows] == ["forward", "backward", "infer"]
+    for r in rows:  # the backward is a difference of two timings: only finite, at one call
+        g, f, n, ratio = (float(v) for v in r.strip("| ").split(" | ")[4:])
+        assert np.isfinite([g, f, n, ratio]).all()
+        assert g == pytest.approx(ratio * f, rel=0.02, abs=1e-3)
+        if "backward" not in r:
+            assert min(g, f, n) > 0
+
+
+def test_parts_refuses_stacked_shapes():
+    from benchmarks.parts import main as parts_main
+
+    with pytest.raises(SystemExit, match="one-layer one-direction shapes only, not stack2"):
+        parts_main(["--smoke", "--shapes", "stack2", "--cells", "GRU", "--dtypes", "float64"])

@@ -289,7 +289,18 @@ def _backward_loop(
     # Per-step views, rows :n_t; dh_next, dc_next run back to dh_0, dc_0. di is the memory of
     # i, df of f, dg of g, do of o: each gradient replaces its gate once the gate is used.
     bs = batch_sizes
-    named = {k: step_views(a, bs) for k, a in split_gates(gates, options).items()}
+    # The step's gates are copied gate-major into a scratch, so that each gate is one contiguous
+    # block: NumPy works a column slice of a (B, G·H) row in 2-D, ~4× slower a call (measured:
+    # B = 64, H = 64 float32 multiply 3.1 µs strided, 0.8 µs contiguous); the gradients go back
+    # in one copy, row-major, for the GEMMs
+    names = gate_names(**options)
+    G = len(names)
+    scratch = workspace.empty((G, B, H), gates.dtype)
+    gm = row_views(scratch.transpose(1, 0, 2), T, bs)  # (n, G, H) views of the (G, B, H) scratch
+    gm = [v.transpose(1, 0, 2) for v in gm] if bs is not None else [scratch] * T
+    rows = [gates[t, : gm[t].shape[1]].reshape(-1, G, H).transpose(1, 0, 2) for t in range(T)]
+    named = {k: [v[j] for v in gm] if bs is not None else [scratch[j]] * T
+             for j, k in enumerate(names)}  # fmt: skip
     i, f, g, o = (named.get(k) for k in "ifgo")  # None: the constant 1, no gradient
     di, df, dg, do = i, f, g, o
     p_i, p_f, p_o = peepholes or (None, None, None)
@@ -311,6 +322,7 @@ def _backward_loop(
     )
 
     for t in range(T) if reverse else range(T - 1, -1, -1):
+        np.copyto(gm[t], rows[t])  # the step's gates, gate-major
         # dh_t = dy_t + dh_t';  dm_t = dh_t, or W_hrᵀ dh_t
         np.add(dy[t], dh_next[t], out=dh_t[t])
         if W_hr is not None:
@@ -371,4 +383,5 @@ def _backward_loop(
         if p_f is not None:
             dc_next[t] += np.multiply(df[t], p_f, out=s[t])
         # dh_{t-1}' = W_hhᵀ [di_t|df_t|dg_t|do_t]
+        np.copyto(rows[t], gm[t])  # the gradients over the gates, row-major
         np.matmul(dgates_t[t], W_hh, out=dh_next[t])
