@@ -33,7 +33,7 @@ import numpy as np
 from scipy.special import expit
 
 __all__ = [
-    "sigmoid_", "tanh", "tanh_", "lstm_block", "ONNX_ACTIVATIONS", "Activation", "canonical",
+    "sigmoid_", "tanh", "tanh_", "lstm_block", "lstm_block_scale", "ONNX_ACTIVATIONS", "Activation", "canonical",
     "check_activations", "activation_functions", "Clip", "clip_", "check_clip",
 ]  # fmt: skip
 
@@ -90,23 +90,40 @@ def tanh(x: np.ndarray, out: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=64)
-def lstm_block(H: int, dtype: type) -> Callable[[np.ndarray], np.ndarray]:
+def lstm_block_scale(H: int, dtype: type) -> np.ndarray | None:
+    """With NumPy's SIMD tanh, s = ½ on the i, f, o columns of [i|f|g|o] and 1 on g: the
+    factor of σ(x) = ½ tanh(½x) + ½ inside the tanh, which a layer folds into its weights
+    (`lstm_block(..., prescaled=True)`); None without SIMD tanh."""
+    if not SIMD_TANH.get(np.dtype(dtype).type):
+        return None
+    scale = np.full(4 * H, 0.5, dtype)
+    scale[2 * H : 3 * H] = 1
+    scale.flags.writeable = False
+    return scale
+
+
+@lru_cache(maxsize=64)
+def lstm_block(H: int, dtype: type, prescaled: bool = False) -> Callable[[np.ndarray], np.ndarray]:
     """σ on the i, f, o columns of an [i|f|g|o] block (…, 4H) and tanh on its g columns, in
-    place, in the fewest NumPy calls: with NumPy's SIMD tanh, x ← tanh(x ⊙ s) ⊙ s + b with
-    s = ½ and b = ½ on i, f, o (σ(x) = ½ tanh(½x) + ½) and s = 1, b = 0 on g: four calls for
-    the block; else one σ over the block with g through tanh(x) = 2σ(2x) − 1 (four calls and σ)."""
-    if SIMD_TANH.get(np.dtype(dtype).type):
-        scale = np.full(4 * H, 0.5, dtype)
-        scale[2 * H : 3 * H] = 1
+    place, in the fewest NumPy calls. With NumPy's SIMD tanh: x ← tanh(x ⊙ s) ⊙ s + b with
+    s = `lstm_block_scale` (½ on i, f, o: σ(x) = ½ tanh(½x) + ½; 1 on g) and b = ½ on i, f, o,
+    0 on g; four calls, three when the block arrives multiplied by s already (`prescaled`: the
+    engine folds s into W_ih, W_hh and the bias, exactly, s being a power of two). Else one σ
+    over the block with g through tanh(x) = 2σ(2x) − 1 (four calls and σ)."""
+    scale = lstm_block_scale(H, dtype)
+    if scale is not None:
         shift = np.where(scale == 1, 0, 0.5).astype(dtype)
 
         def block(x: np.ndarray) -> np.ndarray:
-            np.multiply(x, scale, out=x)
+            if not prescaled:
+                np.multiply(x, scale, out=x)
             np.tanh(x, out=x)
             np.multiply(x, scale, out=x)
             return np.add(x, shift, out=x)
 
         return block
+    if prescaled:
+        raise ValueError("lstm_block: prescaled blocks need NumPy's SIMD tanh (SIMD_TANH)")
 
     def block(x: np.ndarray) -> np.ndarray:
         g = x[..., 2 * H : 3 * H]
