@@ -32,13 +32,13 @@ from functools import partial
 import numpy as np
 
 from .. import workspace
-from ..activations import clip_, lstm_block, lstm_block_scale, sigmoid_, tanh
+from ..activations import clip_, lstm_block, sigmoid_, tanh
 from ..lstm import gate_names
 from ..module import Weights
 from ..packing import row_views, step_views
 from ..threads import matmul_rows, split_rows
 from .lstm_few_calls import backward_loop_few_calls, local_derivatives
-from .lstm_parts import LSTMCache, cell_activations, peephole_arrays, split_gates
+from .lstm_parts import LSTMCache, cell_activations, folded_scale, peephole_arrays, split_gates
 
 __all__ = ["forward", "backward", "LSTMCache", "FEW_CALLS_MAX_BYTES"]
 
@@ -80,15 +80,7 @@ def forward(
     H = GH // len(gate_names(**options))
     W_hr = None if w.weight_hr is None else w.weight_hr.data
 
-    # With the one-tanh activation of [i|f|g|o] (activations.lstm_block), its ½ on the i, f, o
-    # rows is folded into the weights and the bias (exactly: a power of two): one call a step
-    # less (0.88-0.99× the time from T·B = 500 up), where the steps outweigh the copies of the
-    # weights (measured 1.01-1.05× at T·B = 40, I + H = 51)
-    σ, φ, _ = cell_activations(options)
-    scale = None
-    default = σ.name == "sigmoid" and φ.name == "tanh" and options.get("clip") is None
-    if default and GH == 4 * H and T * B >= 2 * (W_ih.shape[1] + P):
-        scale = None if peephole_arrays(w) is not None else lstm_block_scale(H, x.dtype.type)
+    scale = folded_scale(w, options, T * B)  # ½ on the rows of i, f, o, or None
     if scale is not None:
         W_ih, W_hh = W_ih * scale[:, None], W_hh * scale[:, None]
 
