@@ -2,7 +2,8 @@
 
 It computes no correct gradient and is not a model: it is a lower bound on time, built from what
 a step cannot avoid on this machine, each as a single NumPy call on preallocated buffers:
-- the GEMMs: the input projections of all steps at once (x W_ihᵀ, one GEMM before the loop), one
+- the GEMMs, each the fastest way NumPy has (threads.matmul: np.dot for an input size of 1):
+  the input projections of all steps at once (x W_ihᵀ, one GEMM before the loop), one
   recurrent GEMM per step forward (h_{t-1} W_hhᵀ) and one backward (dgates W_hh), and after the
   backward loop the three GEMMs for dW_ih, dW_hh and dx, plus the bias sums;
 - one elementwise pass per tensor a step must write, with the fastest activation gatednp has
@@ -25,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from gatednp.activations import sigmoid_, tanh, tanh_
+from gatednp.threads import matmul
 
 
 class Floor:
@@ -60,7 +62,7 @@ class Floor:
         buf = self._alloc(T, B, x.dtype)
         gates, h, c, tc, hh, s = (buf[k] for k in ("gates", "h", "c", "tc", "hh", "s"))
         H = h.shape[-1]
-        np.matmul(x.reshape(T * B, I), self.w_ih.data.T, out=gates.reshape(T * B, -1))
+        matmul(x.reshape(T * B, I), self.w_ih.data.T, out=gates.reshape(T * B, -1))  # I = 1 too
         gates += self.b_ih.data + self.b_hh.data
         W_hhT = self.w_hh.data.T
         for t in range(T):

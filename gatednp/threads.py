@@ -42,7 +42,7 @@ import numpy as np
 from . import workspace
 
 __all__ = [
-    "get_num_threads", "set_num_threads", "split_rows", "matmul_rows", "set_blas_threads"
+    "get_num_threads", "set_num_threads", "split_rows", "matmul_rows", "matmul", "set_blas_threads"
 ]  # fmt: skip
 
 # Below these a block's work does not pay for the threads' overheads (measured on the
@@ -231,6 +231,18 @@ def split_rows(
     run_row_blocks(block, B, T, row_bytes)
 
 
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """`a @ b` for 2-D arrays. An inner dimension of 1 (an outer product: an input size of 1,
+    a Linear head to one output) goes to np.dot: NumPy's matmul does not hand it to BLAS and
+    runs it in a loop of its own (measured float32 (3072, 1) @ (1, 256): matmul 777 µs, dot
+    70 µs; (40, 1) @ (1, 200): 8.7 against 1.2). One product a term: the same numbers."""
+    if a.shape[1] == 1 and (out is None or out.flags.c_contiguous):
+        if out is None:
+            return np.dot(a, b)
+        return np.dot(a, b, out=out)
+    return np.matmul(a, b, out=out)
+
+
 def matmul_rows(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """`a @ b` for 2-D arrays, the rows of `a` (and of the result) split over the threads."""
     M, K = a.shape
@@ -238,11 +250,11 @@ def matmul_rows(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> 
     if out is None:
         out = workspace.empty((M, N), np.result_type(a, b))
     if _num_threads == 1:  # threads off: one call, nothing to split
-        return np.matmul(a, b, out=out)
+        return matmul(a, b, out=out)
     n = min(_num_threads, M * K * N // MIN_BLOCK_MACS)
 
     def block(lo: int, hi: int) -> None:
-        np.matmul(a[lo:hi], b, out=out[lo:hi])
+        matmul(a[lo:hi], b, out=out[lo:hi])
 
     _run(block, _blocks(M, max(n, 1)))
     return out

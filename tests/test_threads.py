@@ -150,3 +150,20 @@ def test_a_forked_child_splits_with_its_own_pool(split_everything):
         os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     assert answer == b"1"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("K", [1, 2, 7])
+def test_matmul_equals_numpys_bit_for_bit(dtype, K):
+    """threads.matmul sends an inner dimension of 1 to np.dot (NumPy's matmul loops slowly
+    there): the same numbers, into a given `out` or a new array, for any inner size."""
+    rng = np.random.default_rng(K)
+    a, b = rng.standard_normal((300, K)).astype(dtype), rng.standard_normal((K, 40)).astype(dtype)
+    expected = np.matmul(a, b)
+    np.testing.assert_array_equal(threads.matmul(a, b), expected)
+    out = np.empty_like(expected)
+    assert threads.matmul(a, b, out=out) is out
+    np.testing.assert_array_equal(out, expected)
+    strided = np.empty((300, 80), dtype)[:, ::2]  # not C-contiguous: np.matmul takes it
+    threads.matmul(a, b.T.copy().T, out=strided)
+    np.testing.assert_array_equal(strided, expected)
