@@ -21,7 +21,7 @@ import numpy as np
 from .. import workspace
 from ..activations import lstm_block, sigmoid_, tanh
 from ..module import Weights
-from ..threads import get_num_threads
+from ..threads import get_num_threads, matmul
 from .gru import GRUCache
 from .lstm_parts import LSTMCache
 
@@ -78,9 +78,9 @@ def forward(
     # Input projections, each direction in its loop order: direction 1 reads x reversed
     gates = workspace.empty((T, B, 2, GH), dtype=x.dtype)  # [s, :, d]: direction d's step s
     g2 = gates.reshape(T * B, 2, GH)
-    np.matmul(x.reshape(T * B, -1), ws[0].weight_ih.data.T, out=g2[:, 0])
+    matmul(x.reshape(T * B, -1), ws[0].weight_ih.data.T, out=g2[:, 0])
     x_rev = np.ascontiguousarray(x[::-1]).reshape(T * B, -1)
-    np.matmul(x_rev, ws[1].weight_ih.data.T, out=g2[:, 1])
+    matmul(x_rev, ws[1].weight_ih.data.T, out=g2[:, 1])
     W = np.stack([w.weight_hh.data.T for w in ws])  # (2, H, G·H)
     h = workspace.empty((T + 1, B, 2, H), dtype=x.dtype)  # loop order: h[s] is before step s
     h[0] = np.stack([s[0] for s in states], axis=1)
