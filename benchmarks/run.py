@@ -108,9 +108,11 @@ def measure(builders: dict, preset: dict) -> dict:
 
 
 def peak_step_bytes(step) -> int:
-    """Peak bytes allocated during one call (tracemalloc; NumPy reports its buffers)."""
+    """Peak bytes allocated during one call (tracemalloc; NumPy reports its buffers), with
+    gatednp's workspace emptied first, so that the buffers it would reuse count as allocated."""
     step()
     gc.collect()
+    gn.workspace.clear()
     tracemalloc.start()
     tracemalloc.reset_peak()
     base = tracemalloc.get_traced_memory()[0]
