@@ -77,12 +77,12 @@ def folded_scale(w: Weights, options: dict, rows: int) -> np.ndarray | None:
     saves one call a step (0.88-0.99× the time from T·B = 500 up); None where it cannot (other
     activations, clip, peepholes, missing gates, no SIMD tanh) or where the steps (`rows` =
     T·B) do not outweigh the weight copies (measured 1.01-1.05× at T·B = 40, I + H = 51)."""
-    σ, φ, _ = cell_activations(options)
     GH, P = w.weight_hh.data.shape
+    if rows < 2 * (w.weight_ih.data.shape[1] + P):  # the cheapest test first: small calls
+        return None
+    σ, φ, _ = cell_activations(options)
     if σ.name != "sigmoid" or φ.name != "tanh" or options.get("clip") is not None:
         return None
     if len(gate_names(**options)) != 4 or peephole_arrays(w) is not None:
-        return None
-    if rows < 2 * (w.weight_ih.data.shape[1] + P):
         return None
     return lstm_block_scale(GH // 4, w.weight_hh.data.dtype.type)
