@@ -58,3 +58,17 @@ def step_views(a: np.ndarray, batch_sizes: np.ndarray | None) -> list[np.ndarray
 def row_views(buf: np.ndarray, T: int, batch_sizes: np.ndarray | None) -> list[np.ndarray]:
     """One (B, ...) scratch buffer reused by every step, as per-step views like `step_views`."""
     return [buf] * T if batch_sizes is None else [buf[:n] for n in batch_sizes]
+
+
+def scratch_views(buf: np.ndarray, T: int, batch_sizes: np.ndarray | None) -> list[np.ndarray]:
+    """A gate-major (G, B, H) scratch reused by every step, as per-step (G, n_t, H) views."""
+    return [buf] * T if batch_sizes is None else [buf[:, :n] for n in batch_sizes]
+
+
+def gate_major_views(a: np.ndarray, G: int, batch_sizes: np.ndarray | None) -> list[np.ndarray]:
+    """Per-step views of a row-major (T, B, G·H) gate buffer as (G, n_t, H): step t's running
+    rows with each gate's columns on an axis of their own. Strided; a copy to or from a
+    `scratch_views` step makes each gate one contiguous block."""
+    T, B, GH = a.shape
+    sizes = [B] * T if batch_sizes is None else batch_sizes
+    return [a[t, :n].reshape(n, G, GH // G).transpose(1, 0, 2) for t, n in enumerate(sizes)]

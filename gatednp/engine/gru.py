@@ -32,7 +32,7 @@ from .. import workspace
 from ..activations import Activation, activation_functions, clip_
 from ..gru import ACTIVATIONS
 from ..module import Weights
-from ..packing import row_views, step_views
+from ..packing import gate_major_views, row_views, scratch_views, step_views
 from ..threads import matmul_rows, split_rows
 from .gru_few_calls import backward_loop_few_calls, local_derivatives, split_gates
 
@@ -200,15 +200,14 @@ def _forward_loop_gate_major(
     T, B, G_H = gates.shape
     H = G_H // 3
     bs = batch_sizes
-    sizes = [B] * T if bs is None else list(bs)
     cur, prev = (slice(0, T), slice(1, T + 1)) if reverse else (slice(1, T + 1), slice(0, T))
     h_prev, h_cur, a_t = step_views(h[prev], bs), step_views(h[cur], bs), step_views(a, bs)
     scratch, hh_buf = (workspace.empty((3, B, H), gates.dtype) for _ in range(2))
-    gm = [scratch[:, :n] for n in sizes]  # [r|z|n] gate-major, rows :n_t
-    rz, r, z, n_ = ([v[k] for v in gm] for k in (slice(0, 2), 0, 1, 2))
-    hh = [hh_buf[:, :n] for n in sizes]  # h_{t-1} W_h(r|z|n)ᵀ, gate-major
-    hh_rz, hh_n = ([v[k] for v in hh] for k in (slice(0, 2), 2))
-    rows = [gates[t, :n].reshape(-1, 3, H).transpose(1, 0, 2) for t, n in enumerate(sizes)]
+    gm, rz = scratch_views(scratch, T, bs), scratch_views(scratch[:2], T, bs)  # [r|z|n]
+    r, z, n_ = (row_views(scratch[k], T, bs) for k in range(3))
+    hh, hh_rz = scratch_views(hh_buf, T, bs), scratch_views(hh_buf[:2], T, bs)  # h_{t-1} W_hᵀ
+    hh_n = row_views(hh_buf[2], T, bs)
+    rows = gate_major_views(gates, 3, bs)
     W_gm = W_hh.reshape(3, H, H).transpose(0, 2, 1)  # (3, H, H): W_hrᵀ, W_hzᵀ, W_hnᵀ
     ra = row_views(workspace.empty((B, H), dtype=gates.dtype), T, bs)  # scratch: r_t ⊙ a_t
 
@@ -230,7 +229,7 @@ def _forward_loop_gate_major(
         h_cur[t] += n_[t]
         if keep_cache:
             np.copyto(rows[t], gm[t])  # the activated gates, row-major, for backward
-        n = sizes[t]
+        n = B if bs is None else bs[t]
         if n < B:  # finished sequences carry their state; zero gates give them no gradient
             src, dst = (t + 1, t) if reverse else (t, t + 1)
             h[dst, n:] = h[src, n:]
@@ -321,13 +320,10 @@ def _backward_loop(
         # LSTM's backward loop), da goes to its fourth block, and [dr|dz|dn], [dr|dz|da] go back
         # row-major for the GEMMs
         scratch = workspace.empty((4, B, H), gates.dtype)
-        sizes = [B] * T if bs is None else list(bs)
-        gm = [scratch[:, :n] for n in sizes]
-        r, z, n_, da = ([v[k] for v in gm] for k in range(4))
-        rows = [gates[t, :n].reshape(-1, 3, H).transpose(1, 0, 2) for t, n in enumerate(sizes)]
-        hh_rows = [
-            dgates_hh[t, :n].reshape(-1, 3, H).transpose(1, 0, 2) for t, n in enumerate(sizes)
-        ]
+        rzn, dr_dz_gm = scratch_views(scratch[:3], T, bs), scratch_views(scratch[:2], T, bs)
+        r, z, n_, da = (row_views(scratch[k], T, bs) for k in range(4))
+        rows, hh_rows = gate_major_views(gates, 3, bs), gate_major_views(dgates_hh, 3, bs)
+        dr_dz_hh, da_hh = [v[:2] for v in hh_rows], [v[2] for v in hh_rows]
         dgates_hh_t = step_views(dgates_hh, bs)
     dr, dz, dn = r, z, n_
     dy, a, h_prev_t = (step_views(v, bs) for v in (dy, a, h_prev))
@@ -344,7 +340,7 @@ def _backward_loop(
 
     for t in range(T) if reverse else range(T - 1, -1, -1):
         if reset_after:
-            np.copyto(gm[t][:3], rows[t])  # the step's gates, gate-major
+            np.copyto(rzn[t], rows[t])  # the step's gates, gate-major
         np.add(dy[t], dh_next[t], out=dh[t])  # dh_t = dy_t + dh_t'
         np.multiply(dh[t], z[t], out=dhz[t])  # dh_t ⊙ z_t, the part of dh_{t-1}' through z
         np.subtract(1, z[t], out=one_z[t])  # 1 − z_t
@@ -373,9 +369,9 @@ def _backward_loop(
             dr[t] *= da[t] if σ is None else dn[t]
             if kept is not None:
                 dr[t] *= cut_r[t]
-            np.copyto(rows[t], gm[t][:3])  # [dr|dz|dn] over the gates, row-major
-            np.copyto(hh_rows[t][:2], gm[t][:2])  # the recurrent side shares dr and dz
-            np.copyto(hh_rows[t][2], da[t])
+            np.copyto(rows[t], rzn[t])  # [dr|dz|dn] over the gates, row-major
+            np.copyto(dr_dz_hh[t], dr_dz_gm[t])  # the recurrent side shares dr and dz
+            np.copyto(da_hh[t], da[t])
             # dh_{t-1}' = dh_t ⊙ z_t + W_hhᵀ [dr_t|dz_t|da_t]
             np.matmul(dgates_hh_t[t], W_hh, out=dh_next[t])
         else:

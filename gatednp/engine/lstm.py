@@ -35,7 +35,7 @@ from .. import workspace
 from ..activations import clip_, lstm_block, sigmoid_, tanh
 from ..lstm import gate_names
 from ..module import Weights
-from ..packing import row_views, step_views
+from ..packing import gate_major_views, row_views, scratch_views, step_views
 from ..threads import matmul_rows, split_rows
 from .lstm_few_calls import backward_loop_few_calls, local_derivatives
 from .lstm_parts import LSTMCache, cell_activations, folded_scale, peephole_arrays, split_gates
@@ -304,11 +304,8 @@ def _backward_loop(
     names = gate_names(**options)
     G = len(names)
     scratch = workspace.empty((G, B, H), gates.dtype)
-    gm = row_views(scratch.transpose(1, 0, 2), T, bs)  # (n, G, H) views of the (G, B, H) scratch
-    gm = [v.transpose(1, 0, 2) for v in gm] if bs is not None else [scratch] * T
-    rows = [gates[t, : gm[t].shape[1]].reshape(-1, G, H).transpose(1, 0, 2) for t in range(T)]
-    named = {k: [v[j] for v in gm] if bs is not None else [scratch[j]] * T
-             for j, k in enumerate(names)}  # fmt: skip
+    gm, rows = scratch_views(scratch, T, bs), gate_major_views(gates, G, bs)
+    named = {k: row_views(scratch[j], T, bs) for j, k in enumerate(names)}
     i, f, g, o = (named.get(k) for k in "ifgo")  # None: the constant 1, no gradient
     di, df, dg, do = i, f, g, o
     p_i, p_f, p_o = peepholes or (None, None, None)
