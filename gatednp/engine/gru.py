@@ -328,9 +328,7 @@ def _backward_loop(
     dr, dz, dn = r, z, n_
     dy, a, h_prev_t = (step_views(v, bs) for v in (dy, a, h_prev))
     dh_next = row_views(dh_0, T, bs)
-    dh, dhz, one_z, s = (
-        row_views(workspace.empty((B, H), dtype=gates.dtype), T, bs) for _ in range(4)
-    )
+    dh, dhz, u, s = (row_views(workspace.empty((B, H), dtype=gates.dtype), T, bs) for _ in range(4))
     W_hrz, W_hn = W_hh[: 2 * H], W_hh[2 * H :]
     σ, φ = acts or (None, None)  # None: σ' = σ(1 − σ) and tanh' = 1 − tanh², in place
     # With clip, each gate's gradient is 0 where its input was cut, as soon as it is computed
@@ -343,22 +341,22 @@ def _backward_loop(
             np.copyto(rzn[t], rows[t])  # the step's gates, gate-major
         np.add(dy[t], dh_next[t], out=dh[t])  # dh_t = dy_t + dh_t'
         np.multiply(dh[t], z[t], out=dhz[t])  # dh_t ⊙ z_t, the part of dh_{t-1}' through z
-        np.subtract(1, z[t], out=one_z[t])  # 1 − z_t
-        # dz_t = dh_t ⊙ (h_{t-1} − n_t) ⊙ z_t(1 − z_t)
+        np.subtract(dh[t], dhz[t], out=u[t])  # u_t = dh_t ⊙ (1 − z_t), shared by dz_t and dn_t
+        # dz_t = dh_t ⊙ (h_{t-1} − n_t) ⊙ z_t(1 − z_t) = z_t ⊙ (h_{t-1} − n_t) ⊙ u_t
         np.subtract(h_prev_t[t], n_[t], out=s[t])
-        np.multiply(z[t], one_z[t], out=dz[t]) if σ is None else np.copyto(dz[t], σ.grad(z[t]))
+        if σ is not None:  # σ'(z_t) ⊙ (h_{t-1} − n_t) ⊙ dh_t in general
+            np.copyto(dz[t], σ.grad(z[t]))
         dz[t] *= s[t]
-        dz[t] *= dh[t]
+        dz[t] *= u[t] if σ is None else dh[t]
         if kept is not None:
             dz[t] *= cut_z[t]
-        # dn_t = dh_t ⊙ (1 − z_t) ⊙ (1 − n_t²)  (φ'(…) read off n_t in general)
+        # dn_t = dh_t ⊙ (1 − z_t) ⊙ (1 − n_t²) = u_t ⊙ (1 − n_t²)  (φ'(…) read off n_t in general)
         if φ is None:
             np.multiply(n_[t], n_[t], out=dn[t])
             np.subtract(1, dn[t], out=dn[t])
         else:
             np.copyto(dn[t], φ.grad(n_[t]))
-        dn[t] *= one_z[t]
-        dn[t] *= dh[t]
+        dn[t] *= u[t]
         if kept is not None:
             dn[t] *= cut_n[t]
         if reset_after:
