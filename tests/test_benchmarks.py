@@ -102,6 +102,43 @@ def test_parts_smoke_prints_forward_backward_and_inference(capsys):
             assert min(g, f, n) > 0
 
 
+def test_overhead_fits_a_per_call_and_b_per_step(monkeypatch):
+    # each system's and part's block times are a known line in T: the fit must give it back
+    import benchmarks.parts as parts
+
+    lines = {("gatednp", "step"): (70, 30), ("floor", "step"): (12, 33), ("naive", "step"): (4, 60)}
+    lines |= {(n, "infer"): (a / 2, b / 2) for (n, _), (a, b) in lines.items()}
+
+    def fake_parts(system, cell, shape, dtype):
+        def tagged(part):
+            fn = lambda: None  # noqa: E731
+            fn.us = lines[system, part][0] + lines[system, part][1] * shape.T
+            return fn
+
+        return {part: tagged(part) for part in ("step", "infer")}  # the parts overhead times
+
+    monkeypatch.setattr(parts, "_parts", fake_parts)
+    monkeypatch.setattr(parts, "block", lambda fn, seconds, calls: fn.us * 1e-6)
+    fits = parts.overhead("LSTM", "course", np.float32, dict(rounds=2, block=0, max_calls=1))
+    assert set(fits) == set(lines)
+    for key, (a, b) in lines.items():
+        assert fits[key] == pytest.approx((a, b), rel=1e-9)
+    with pytest.raises(SystemExit, match="one-layer one-direction shapes only, not bi"):
+        parts.overhead("LSTM", "bi", np.float32, dict(rounds=1, block=0, max_calls=1))
+
+
+def test_overhead_smoke_prints_step_and_inference(capsys):
+    from benchmarks.parts import main as parts_main
+
+    parts_main(
+        ["--smoke", "--overhead", "--shapes", "tiny", "--cells", "LSTM", "--dtypes", "float32"]
+    )
+    rows = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("| LSTM")]
+    assert [r.split(" | ")[3] for r in rows] == ["step", "infer"]
+    for r in rows:
+        assert np.isfinite([float(v) for v in r.strip("| ").split(" | ")[4:]]).all()
+
+
 def test_parts_refuses_stacked_shapes():
     from benchmarks.parts import main as parts_main
 
