@@ -15,7 +15,7 @@ B = 1, where a row's slices are contiguous already, 1.10-1.26×, so that stays r
 
 As in the LSTM engine, a GRU (reset after W_hn) whose gates take at most FEW_CALLS_MAX_BYTES
 gets its local derivatives computed before the backward loop, which then makes eight NumPy
-calls a step instead of about seventeen (engine/gru_few_calls.py; training step: tiny
+calls a step instead of about nineteen (engine/gru_few_calls.py; training step: tiny
 0.79–0.80×, stream 0.80–0.92×, B = 1…4 0.83–0.93× the in-place loop's time; above ~1.2 MB of
 gates 1.05–2.0×). Other
 activations and `clip` take the in-place loop's general path, as in the LSTM engine.

@@ -1,7 +1,7 @@
 """The GRU's few-calls backward loop (engine/gru.py chooses it for small problems).
 
 Every step's local derivatives are computed first, in vectorised passes, and the loop then
-makes eight NumPy calls a step instead of about seventeen: at small sizes the per-call cost
+makes eight NumPy calls a step instead of about nineteen: at small sizes the per-call cost
 dominates (the measurements are in engine/gru.py's docstring). Only for the GRU with the reset
 gate after W_hn, the default activations and no clip.
 """
