@@ -181,12 +181,8 @@ def _forward_loop(
         np.subtract(h_prev[t], n_[t], out=h_cur[t])
         h_cur[t] *= z[t]
         h_cur[t] += n_[t]
-        n = B if bs is None else bs[t]
-        if n < B:  # finished sequences carry their state; zero gates give them no gradient
-            src, dst = (t + 1, t) if reverse else (t, t + 1)
-            h[dst, n:] = h[src, n:]
-            gates[t, n:] = 0
-            a[t, n:] = 0
+        if bs is not None and bs[t] < B:
+            _carry_finished(h, gates, a, t, bs[t], reverse)
 
 
 def _forward_loop_gate_major(
@@ -229,12 +225,17 @@ def _forward_loop_gate_major(
         h_cur[t] += n_[t]
         if keep_cache:
             np.copyto(rows[t], gm[t])  # the activated gates, row-major, for backward
-        n = B if bs is None else bs[t]
-        if n < B:  # finished sequences carry their state; zero gates give them no gradient
-            src, dst = (t + 1, t) if reverse else (t, t + 1)
-            h[dst, n:] = h[src, n:]
-            gates[t, n:] = 0
-            a[t, n:] = 0
+        if bs is not None and bs[t] < B:
+            _carry_finished(h, gates, a, t, bs[t], reverse)
+
+
+def _carry_finished(h, gates, a, t: int, n: int, reverse: bool) -> None:
+    """Rows n: of step t have ended their sequence: they carry their state to the next index,
+    and their gates and a_t are zeroed, which gives them no gradient in backward."""
+    src, dst = (t + 1, t) if reverse else (t, t + 1)
+    h[dst, n:] = h[src, n:]
+    gates[t, n:] = 0
+    a[t, n:] = 0
 
 
 def backward(
